@@ -19,7 +19,10 @@
  * A list of names or glob patterns: [name...], at most PROTO_LIST_MAX.
  * Used by CTL_STATUS (empty = all), CTL_START, CTL_STOP, CTL_RESTART,
  * CTL_RESET_FAILED. unpack calls cb once per string (not NUL-terminated);
- * a negative return from cb stops and is returned.
+ * a negative return from cb stops and is returned. Each entry is 1..
+ * PROTO_NAME_MAX bytes without NUL (not checked as a name: globs allowed).
+ * The whole payload is validated before cb is called for the first time;
+ * cb may be NULL (validation only).
  */
 struct proto_names {
 	const char *const *names; /* for pack */
@@ -30,7 +33,20 @@ int proto_names_unpack(struct proto_reader *rd,
 		       int (*cb)(const char *s, size_t len, void *userdata),
 		       void *userdata);
 
-/* CTL_KILL: [signal, [name...]] */
+/*
+ * CTL_KILL: [signal, [name...]]; signal is 1..PROTO_SIGNAL_MAX-1.
+ * unpack validates the whole payload first, stores the signal, then calls
+ * cb once per name like proto_names_unpack (cb may be NULL).
+ */
+#define PROTO_SIGNAL_MAX	65
+struct proto_kill {
+	int32_t signal;
+	struct proto_names names;
+};
+int proto_kill_pack(msgpack_packer *pk, const struct proto_kill *m);
+int proto_kill_unpack(struct proto_reader *rd, int32_t *ret_signal,
+		      int (*cb)(const char *s, size_t len, void *userdata),
+		      void *userdata);
 
 /*
  * One agent in CTL_STATUS_REPLY:
@@ -51,6 +67,16 @@ int proto_status_record_pack(msgpack_packer *pk,
 /* Reads one record (not the enclosing array; no proto_read_end). */
 int proto_status_record_unpack(struct proto_reader *rd,
 			       struct proto_status_record *m);
+/*
+ * The whole CTL_STATUS_REPLY payload [record...]: validated first (count
+ * <= PROTO_LIST_MAX, every record, no trailing bytes), then cb is called
+ * once per record (cb may be NULL); a negative return from cb stops and is
+ * returned. Pack a reply with msgpack_pack_array(pk, n) and n records.
+ */
+int proto_status_reply_unpack(struct proto_reader *rd,
+			      int (*cb)(const struct proto_status_record *rec,
+					void *userdata),
+			      void *userdata);
 
 /*
  * CTL_RESULT / CTL_ERROR: [code, message]

@@ -89,11 +89,21 @@ int proto_errno_from_nng(int nng_rv);
  * After begin succeeded, call exactly one of finish or abort.
  * finish fails with -ENOMEM on a failed write, -EMSGSIZE past PROTO_MSG_MAX,
  * and frees the message on failure.
+ * begin fails with -EINVAL for an unknown type, unknown flag bits or an
+ * invalid sender (NULL or "" is fine: no sender). finish also checks that
+ * exactly one well-formed payload object was packed (else -EINVAL). The
+ * packer points at b: b must not move between begin and finish.
+ * With begin_append, finish stores the same msg in *ret (ret may be NULL),
+ * and finish-on-failure or abort chop the partial envelope off again, so
+ * msg holds only the envelopes that were finished.
  */
 struct proto_builder {
 	nng_msg *msg;
 	msgpack_packer pk;
 	int err;
+	/* private: */
+	bool owned;   /* begin (true) or begin_append (false) */
+	size_t start; /* length of msg before this envelope */
 };
 
 int proto_builder_begin(struct proto_builder *b, uint32_t type, uint32_t flags,
@@ -108,6 +118,9 @@ void proto_builder_abort(struct proto_builder *b);
 /* Pack a string of known length / a C string (NULL packs ""). */
 int proto_pack_str(msgpack_packer *pk, const char *s, size_t len);
 int proto_pack_cstr(msgpack_packer *pk, const char *s);
+/* Append one pre-encoded msgpack object (validated: -EINVAL if it is not
+ * exactly one well-formed object); NULL or len 0 packs nil. */
+int proto_pack_raw(msgpack_packer *pk, const void *obj, size_t len);
 
 /* ---- decoding (proto-envelope.c) ---------------------------------------- */
 
