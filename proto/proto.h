@@ -138,4 +138,12 @@ int proto_env_decode(const void *buf, size_t len, struct proto_env *ret);
 /* The same over an nng_msg body; msg stays owned by the caller. */
 int proto_env_decode_msg(nng_msg *msg, struct proto_env *ret);
 
+/*
+ * Check that payload[0..len) matches the schema of message type `type`
+ * (runs the type's unpacker, see PROTOCOL.md): 0 or -EBADMSG (also for an
+ * unknown type). Handlers still unpack for the values; this is for code
+ * that routes or forwards messages without reading them.
+ */
+int proto_payload_validate(uint32_t type, const void *payload, size_t len);
+
 #endif
