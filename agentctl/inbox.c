@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inbox.c - talk to an agent directly, as agents talk to each other: an
+ * EVENT or REQUEST envelope pushed (push0) into its inbox
+ * ipc://DIR/inbox/NAME.sock (a pull0 listener), and for a request the
+ * RESPONSE/ERROR received on a private pull0 inbox of our own, whose URL
+ * travels in the request's reply_to.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+#include "agentctl.h"
+#include "log.h"
+#include "proto-agent.h"
+
+#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+int
+inbox_path(const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/inbox/%s.sock", arg_runtime_dir, name);
+
+	if (n < 0 || (size_t)n >= size || (size_t)n >= SUN_PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* connect(2) once: is somebody listening on the agent's inbox? */
+int
+inbox_probe(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	r = inbox_path(name, sa.sun_path, sizeof(sa.sun_path));
+	if (r < 0)
+		return r;
+	if (stat(sa.sun_path, &st) < 0)
+		return negative_errno();
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return negative_errno();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static void
+inbox_report(int r, const char *name)
+{
+	switch (r) {
+	case -ENOENT:
+	case -ECONNREFUSED:
+		log_warnx("%s has no inbox: not running, or not a libagent "
+			  "agent (no %s/inbox/%s.sock)", name, arg_runtime_dir,
+			  name);
+		break;
+	case -ETIMEDOUT:
+		log_warnx("%s did not take the message within the timeout",
+			  name);
+		break;
+	default:
+		log_warnx("cannot reach %s's inbox: %s", name, strerror(-r));
+		break;
+	}
+}
+
+static nng_duration
+ms_left(usec_t deadline)
+{
+	usec_t left = usec_until(deadline);
+
+	if (left == USEC_INFINITY)
+		return NNG_DURATION_INFINITE;
+	return (nng_duration)MIN(MAX((left + 999) / 1000, 1), (usec_t)INT32_MAX);
+}
+
+/* Messages written by socket s's pipes (nng statistics), or -errno. */
+static int64_t
+sent_count(nng_socket s)
+{
+	nng_stat *all, *st;
+	int64_t n = 0;
+	int id = nng_socket_id(s);
+
+	if (nng_stats_get(&all) != 0)
+		return -ENOTSUP;
+	for (st = nng_stat_child(all); st; st = nng_stat_next(st)) {
+		nng_stat *sock, *tx;
+
+		if (nng_stat_type(st) != NNG_STAT_SCOPE ||
+		    strcmp(nng_stat_name(st), "pipe") != 0)
+			continue;
+		sock = nng_stat_find(st, "socket");
+		tx = nng_stat_find(st, "tx_msgs");
+		if (sock && tx && (int)nng_stat_value(sock) == id)
+			n += (int64_t)nng_stat_value(tx);
+	}
+	nng_stats_free(all);
+	return n;
+}
+
+/*
+ * nng has no linger: closing a push0 socket right after nng_sendmsg may
+ * cut a message still being written. Wait (bounded) until the pipe has
+ * written it, from nng's statistics; without statistics, a short grace.
+ */
+static void
+wait_flushed(nng_socket s, usec_t deadline)
+{
+	usec_t grace = usec_add(now_usec(), 50 * USEC_PER_MSEC);
+
+	for (;;) {
+		int64_t n = sent_count(s);
+
+		if (n > 0)
+			return;
+		if (n < 0 && now_usec() >= grace)
+			return;
+		if (usec_until(deadline) == 0)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 500 * 1000 }, NULL);
+	}
+}
+
+int
+inbox_deliver(const char *name, nng_msg *msg, usec_t deadline)
+{
+	char url[SUN_PATH_MAX + 8], path[SUN_PATH_MAX];
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rv, r;
+
+	r = inbox_path(name, path, sizeof(path));
+	if (r == 0)
+		r = inbox_probe(name);
+	if (r < 0) {
+		nng_msg_free(msg);
+		inbox_report(r, name);
+		return r;
+	}
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_push0_open(&s)) != 0) {
+		nng_msg_free(msg);
+		r = proto_errno_from_nng(rv);
+		inbox_report(r, name);
+		return r;
+	}
+	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20)) != 0 ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 200)) != 0 ||
+	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0 ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO,
+				    ms_left(deadline))) != 0 ||
+	    (rv = nng_sendmsg(s, msg, 0)) != 0) {
+		/* nng_sendmsg failed or was not reached: msg is ours. */
+		nng_msg_free(msg);
+		r = proto_errno_from_nng(rv);
+		inbox_report(r, name);
+		nng_close(s);
+		return r;
+	}
+	wait_flushed(s, deadline);
+	nng_close(s);
+	return 0;
+}
+
+/* A private inbox for the answer to a request. */
+int
+inbox_listen_private(nng_socket *ret, char *url, size_t size)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	char dir[SUN_PATH_MAX];
+	int rv, n;
+
+	n = snprintf(dir, sizeof(dir), "%s/inbox", arg_runtime_dir);
+	/* In the runtime dir when we may create it there, else an abstract
+	 * socket (Linux), which needs no file. */
+	if (n > 0 && (size_t)n < sizeof(dir) && access(dir, W_OK) == 0)
+		n = snprintf(url, size, "ipc://%s/.agentctl-%d.sock", dir,
+			     (int)getpid());
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= size || (size_t)n - 6 >= SUN_PATH_MAX)
+		n = snprintf(url, size, "abstract://agentctl-%d-%lx",
+			     (int)getpid(), (unsigned long)now_usec());
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+
+	if ((rv = nng_pull0_open(&s)) != 0)
+		return proto_errno_from_nng(rv);
+	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX)) != 0 ||
+	    (rv = nng_listen(s, url, NULL, 0)) != 0) {
+		nng_close(s);
+		return proto_errno_from_nng(rv);
+	}
+	*ret = s;
+	return 0;
+}
+
+void
+inbox_close_private(nng_socket s, const char *url)
+{
+	nng_close(s);
+	/* nng removes its ipc socket file on close; make sure. */
+	if (strncmp(url, "ipc://", 6) == 0)
+		(void)unlink(url + 6);
+}
