@@ -16,6 +16,7 @@
 #include "proto-ctl.h"
 #include "proto-link.h"
 #include "proto-read.h"
+#include "proto-samples.h"
 #include "proto-test.h"
 
 /* Every type of the map, so that a new line cannot be forgotten. */
@@ -25,105 +26,6 @@ static const uint32_t all_types[] = {
 #undef XX_TYPE
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
-
-/* ---- sample payloads, one per type ------------------------------------- */
-
-static const char body_obj[] = { (char)0x82, (char)0xa1, 'k', 0x01,
-				 (char)0xa1, 'l', (char)0x92, (char)0xc3,
-				 (char)0xc0 }; /* {"k":1,"l":[true,nil]} */
-static const char *const sample_names[] = { "worker", "db@2", "web-*" };
-
-static const struct proto_status_record sample_records[2] = {
-	{ .name = "worker", .group = "g1", .state = "running", .pid = 1234,
-	  .restarts = 2, .uptime_ms = 987654321ull, .last_exit = "exited 0" },
-	{ .name = "db@2", .group = "", .state = "inactive", .pid = 0,
-	  .restarts = 0, .uptime_ms = 0, .last_exit = "" },
-};
-
-static int
-pack_sample(uint32_t type, msgpack_packer *pk)
-{
-	switch ((enum proto_msgtype)type) {
-	case PROTO_MSG_HELLO: {
-		struct proto_hello m = { .name = "worker@3", .pid = 4242,
-					 .inbox = "ipc:///r/inbox/w.sock",
-					 .inbox_len = 21 };
-		return proto_hello_pack(pk, &m);
-	}
-	case PROTO_MSG_HELLO_ACK: {
-		struct proto_hello_ack m = { 5000000, UINT64_MAX };
-		return proto_hello_ack_pack(pk, &m);
-	}
-	case PROTO_MSG_READY:
-	case PROTO_MSG_CTL_RELOAD:
-	case PROTO_MSG_CTL_SHUTDOWN:
-		return proto_empty_pack(pk);
-	case PROTO_MSG_HEARTBEAT: {
-		struct proto_heartbeat m = { (uint64_t)1 << 40 };
-		return proto_heartbeat_pack(pk, &m);
-	}
-	case PROTO_MSG_STOPPING:
-	case PROTO_MSG_STATUS_TEXT: {
-		struct proto_text m = { "stopping: flushing", 18 };
-		return proto_text_pack(pk, &m);
-	}
-	case PROTO_MSG_INTERRUPT: {
-		struct proto_interrupt m = { PROTO_LEVEL_FLAG };
-		return proto_interrupt_pack(pk, &m);
-	}
-	case PROTO_MSG_EXIT_REPORT: {
-		struct proto_exit_report m = { PROTO_EXIT_FAILED, -ENOENT,
-					       "no such file", 12 };
-		return proto_exit_report_pack(pk, &m);
-	}
-	case PROTO_MSG_VERSION: {
-		struct proto_version m = { PROTO_VERSION };
-		return proto_version_pack(pk, &m);
-	}
-	case PROTO_MSG_CTL_STATUS:
-	case PROTO_MSG_CTL_START:
-	case PROTO_MSG_CTL_STOP:
-	case PROTO_MSG_CTL_RESTART:
-	case PROTO_MSG_CTL_RESET_FAILED: {
-		struct proto_names m = { sample_names, 3 };
-		return proto_names_pack(pk, &m);
-	}
-	case PROTO_MSG_CTL_STATUS_REPLY:
-		if (msgpack_pack_array(pk, 2) < 0)
-			return -ENOMEM;
-		for (int i = 0; i < 2; i++) {
-			int r = proto_status_record_pack(pk, &sample_records[i]);
-			if (r < 0)
-				return r;
-		}
-		return 0;
-	case PROTO_MSG_CTL_RESULT:
-	case PROTO_MSG_CTL_ERROR:
-	case PROTO_MSG_ERROR: {
-		struct proto_result m = { -ESRCH, "no such agent: foo", 18 };
-		return proto_result_pack(pk, &m);
-	}
-	case PROTO_MSG_CTL_KILL: {
-		struct proto_kill m = { 15, { sample_names, 3 } };
-		return proto_kill_pack(pk, &m);
-	}
-	case PROTO_MSG_EVENT: {
-		struct proto_event m = { "job.done", 8, body_obj,
-					 sizeof(body_obj) };
-		return proto_event_pack(pk, &m);
-	}
-	case PROTO_MSG_REQUEST: {
-		struct proto_request m = { "lookup", 6, "ipc:///r/i/a.sock", 17,
-					   2500, body_obj, sizeof(body_obj) };
-		return proto_request_pack(pk, &m);
-	}
-	case PROTO_MSG_RESPONSE: {
-		struct proto_response m = { body_obj, sizeof(body_obj) };
-		return proto_response_pack(pk, &m);
-	}
-	}
-	return -ENOENT;
-}
 
 struct names_seen {
 	size_t n;
@@ -147,7 +49,7 @@ check_names(const struct names_seen *seen)
 {
 	assert_int_equal(seen->n, 3);
 	for (int i = 0; i < 3; i++)
-		assert_string_equal(seen->s[i], sample_names[i]);
+		assert_string_equal(seen->s[i], proto_sample_names[i]);
 }
 
 struct records_seen {
@@ -249,7 +151,7 @@ check_sample(uint32_t type, const void *payload, size_t len)
 		assert_int_equal(seen.n, 2);
 		for (int i = 0; i < 2; i++) {
 			const struct proto_status_record *a = &seen.r[i];
-			const struct proto_status_record *b = &sample_records[i];
+			const struct proto_status_record *b = &proto_sample_records[i];
 			assert_string_equal(a->name, b->name);
 			assert_string_equal(a->group, b->group);
 			assert_string_equal(a->state, b->state);
@@ -283,8 +185,8 @@ check_sample(uint32_t type, const void *payload, size_t len)
 		struct proto_event m;
 		assert_int_equal(proto_event_unpack(&rd, &m), 0);
 		assert_true(mem_eq(m.kind, m.kind_len, "job.done", 8));
-		assert_true(mem_eq(m.body, m.body_len, body_obj,
-				   sizeof(body_obj)));
+		assert_true(mem_eq(m.body, m.body_len, proto_sample_body,
+				   proto_sample_body_len));
 		return;
 	}
 	case PROTO_MSG_REQUEST: {
@@ -294,15 +196,15 @@ check_sample(uint32_t type, const void *payload, size_t len)
 		assert_true(mem_eq(m.reply_to, m.reply_to_len,
 				   "ipc:///r/i/a.sock", 17));
 		assert_int_equal(m.timeout_ms, 2500);
-		assert_true(mem_eq(m.body, m.body_len, body_obj,
-				   sizeof(body_obj)));
+		assert_true(mem_eq(m.body, m.body_len, proto_sample_body,
+				   proto_sample_body_len));
 		return;
 	}
 	case PROTO_MSG_RESPONSE: {
 		struct proto_response m;
 		assert_int_equal(proto_response_unpack(&rd, &m), 0);
-		assert_true(mem_eq(m.body, m.body_len, body_obj,
-				   sizeof(body_obj)));
+		assert_true(mem_eq(m.body, m.body_len, proto_sample_body,
+				   proto_sample_body_len));
 		return;
 	}
 	}
@@ -318,7 +220,7 @@ build_sample(uint32_t type, uint32_t flags, uint64_t corr, const char *sender)
 	int r;
 
 	assert_int_equal(proto_builder_begin(&b, type, flags, corr, sender), 0);
-	r = pack_sample(type, &b.pk);
+	r = proto_sample_pack(type, &b.pk);
 	if (r == -ENOENT) {
 		proto_builder_abort(&b);
 		fail_msg("no sample payload for type %u (%s): add one",
