@@ -91,7 +91,7 @@ json_text_to_msgpack(const char *text, msgpack_packer *pk, char *errbuf,
 	json_t *j;
 	int r;
 
-	j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+	j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 	if (!j) {
 		snprintf(errbuf, errsize, "line %d, column %d: %s", err.line,
 			 err.column, err.text);
