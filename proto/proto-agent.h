@@ -8,6 +8,8 @@
  * ERROR    [code, message]               same corr; code is -errno
  * kind is the user's message type name (<= PROTO_NAME_MAX), body any one
  * msgpack object (nil when empty), reply_to the inbox URL for the answer.
+ * kind must be a valid name (proto_name_is_valid); a body given to pack
+ * must be exactly one well-formed object (else -EINVAL) and is copied as is.
  * Bump PROTO_VERSION if any of these changes.
  */
 #ifndef PROTO_AGENT_H

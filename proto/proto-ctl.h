@@ -80,7 +80,8 @@ int proto_status_reply_unpack(struct proto_reader *rd,
 
 /*
  * CTL_RESULT / CTL_ERROR: [code, message]
- * code is 0 or -errno; message says what happened ("stopped 2 agents",
+ * code is 0 or -errno (a positive code is -EINVAL to pack, -EBADMSG to
+ * unpack); message (<= PROTO_STR_MAX) says what happened ("stopped 2 agents",
  * "no such agent: foo").
  */
 struct proto_result {

@@ -37,6 +37,7 @@ enum proto_exit_reason {
 	PROTO_EXIT_CRASHED = 4,     /* killed by a signal (agentd's view only) */
 	_PROTO_EXIT_MAX,
 };
+/* "done", "failed", "interrupted", "aborted", "crashed"; NULL if unknown. */
 const char *proto_exit_reason_to_string(uint32_t r);
 
 /* HELLO agent -> agentd: [name, pid, inbox_url] */
@@ -65,7 +66,8 @@ struct proto_heartbeat {
 int proto_heartbeat_pack(msgpack_packer *pk, const struct proto_heartbeat *m);
 int proto_heartbeat_unpack(struct proto_reader *rd, struct proto_heartbeat *m);
 
-/* INTERRUPT agentd -> agent: [level] */
+/* INTERRUPT agentd -> agent: [level]; any uint32 decodes, the receiver
+ * decides what a level it does not know means. */
 struct proto_interrupt {
 	uint32_t level; /* PROTO_LEVEL_* */
 };
@@ -86,7 +88,8 @@ struct proto_version {
 int proto_version_pack(msgpack_packer *pk, const struct proto_version *m);
 int proto_version_unpack(struct proto_reader *rd, struct proto_version *m);
 
-/* EXIT_REPORT agent -> agentd: [reason, code, message] */
+/* EXIT_REPORT agent -> agentd: [reason, code, message]; reason must be
+ * < _PROTO_EXIT_MAX (else -EINVAL to pack, -EBADMSG to unpack). */
 struct proto_exit_report {
 	uint32_t reason; /* enum proto_exit_reason */
 	int32_t code;    /* -errno of a failure, else 0 */
