@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agentd.h - the daemon's shared types: the manager (one per process), the
+ * supervision groups and the agent instances, and the functions the
+ * daemon's files call across each other. Single-threaded: everything here
+ * is touched only from the sd-event loop, except link_pids (see link.c).
+ */
+#ifndef AGENTD_AGENTD_H
+#define AGENTD_AGENTD_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <nng/nng.h>
+#include <systemd/sd-event.h>
+
+#include "proto.h"
+#include "time-util.h"
+#include "unit.h"
+
+/* ---- agents ------------------------------------------------------------- */
+
+enum agent_state {
+	AGENT_INACTIVE,
+	AGENT_STARTING,
+	AGENT_RUNNING,
+	AGENT_STOPPING,
+	AGENT_BACKOFF,
+	AGENT_FAILED,
+	AGENT_DONE,
+	_AGENT_STATE_MAX,
+};
+
+enum agent_event {
+	AGENT_EV_START,    /* spawn now (deps are ready) */
+	AGENT_EV_STOP,     /* stop (or cancel a pending restart) */
+	AGENT_EV_READY,    /* readiness: link READY, READY=1, exec done */
+	AGENT_EV_EXITED,   /* the main process was reaped */
+	AGENT_EV_TIMEOUT,  /* the state's deadline passed */
+	AGENT_EV_WATCHDOG, /* no heartbeat within WatchdogSec */
+	AGENT_EV_RESET,    /* reset-failed */
+	_AGENT_EVENT_MAX,
+};
+
+/* What a stop leads to once the process tree is gone. */
+enum agent_then {
+	THEN_INACTIVE, /* stopped on request, or to be restarted by its group */
+	THEN_FAILED,   /* its group failed */
+	THEN_POLICY,   /* a failure (start timeout): apply Restart= */
+};
+
+/* Steps of a stop. */
+enum stop_phase {
+	STOP_NONE,
+	STOP_INTERRUPT, /* INTERRUPT sent over the link */
+	STOP_TERM,      /* SIGTERM sent */
+	STOP_KILL,      /* SIGKILL sent to the whole tree */
+	STOP_REAP,      /* main process gone, waiting for the rest */
+};
+
+#define LOG_RING_LINES	200
+#define LOG_LINE_MAX	2048
+
+struct log_ring {
+	char *lines[LOG_RING_LINES];
+	unsigned head; /* next slot */
+	unsigned count;
+	uint64_t total;
+};
+
+struct manager;
+struct agent_group;
+
+struct agent {
+	struct manager *m;
+	struct agent_group *group;
+	struct unit_agent *unit; /* owned by m->units; repointed on reload */
+	char name[PROTO_NAME_MAX + 1];
+	unsigned instance;       /* 0 without Instances= */
+	size_t order;            /* position in its group's start order */
+
+	enum agent_state state;
+	bool want_up;
+	enum agent_then then;
+	enum stop_phase stop_phase;
+	char fail_reason[64];    /* why a stop counts as a failure */
+	bool exit_clean;         /* the last exit was status 0 */
+	bool marked;             /* scratch for reload */
+
+	pid_t pid;               /* 0 when no process */
+	pid_t pgid;              /* its process group (= first pid), kept after exit */
+	int pidfd;
+	sd_event_source *pidfd_src;
+	usec_t spawned_at;
+	usec_t ready_at;         /* 0 until running */
+	usec_t stop_started;
+
+	sd_event_source *timer;
+	usec_t deadline;         /* of the current state; USEC_INFINITY none */
+	usec_t wd_deadline;      /* watchdog; USEC_INFINITY none */
+
+	uint32_t restarts;       /* restarts so far (status) */
+	unsigned backoff_step;   /* consecutive failures */
+	char last_exit[PROTO_NAME_MAX * 2 + 1];
+	char status_text[128];
+	char exit_report[128];
+
+	uint32_t link_pipe;      /* nng pipe id, 0 when not linked */
+	char inbox[256];          /* its inbox URL from HELLO */
+
+	char *cgroup;            /* cgroup directory, NULL in pgid mode */
+
+	int log_r, log_w;        /* stdout+stderr pipe, kept across restarts */
+	sd_event_source *log_src;
+	char *log_partial;
+	size_t log_partial_len;
+	struct log_ring ring;
+};
+
+/* ---- groups ------------------------------------------------------------- */
+
+#define GROUP_HISTORY_MAX 64
+
+struct agent_group {
+	struct manager *m;
+	struct unit_group *unit;
+	char name[PROTO_NAME_MAX + 1];
+	struct agent **agents; /* start order */
+	size_t n_agents;
+	bool failed;
+	usec_t history[GROUP_HISTORY_MAX]; /* restart times, ring */
+	unsigned n_history;
+	unsigned history_head;
+};
+
+/* ---- events ------------------------------------------------------------- */
+
+#define EVENT_RING_SIZE 1024
+
+struct agentd_event {
+	uint64_t seq;
+	usec_t when; /* realtime */
+	char name[PROTO_NAME_MAX + 1];
+	enum agent_state from, to;
+	pid_t pid;
+};
+
+/* ---- control requests waiting for agents to settle ---------------------- */
+
+struct pending_ctl {
+	struct pending_ctl *next;
+	uint32_t type;        /* CTL_START / CTL_STOP / CTL_RESTART */
+	uint64_t corr;
+	void *header;         /* rep0 backtrace to answer through */
+	size_t header_len;
+	char **names;         /* agent instance names waited on */
+	size_t n_names;
+	unsigned count;       /* how many were acted on */
+	usec_t deadline;
+};
+
+/* ---- the manager -------------------------------------------------------- */
+
+enum manager_phase {
+	PHASE_STARTING,
+	PHASE_RUNNING,
+	PHASE_STOPPING,
+	PHASE_DONE,
+};
+
+struct manager {
+	sd_event *event;
+	char *units_dir;
+	char *runtime_dir;
+	bool no_cgroup;
+	struct unit_set *units;
+	struct unit_set **old_units; /* still used by removed agents */
+	size_t n_old_units;
+	size_t build_added;
+
+	struct agent_group **groups;   /* sorted by (Order, name) */
+	size_t n_groups;
+	struct agent **agents;   /* every instance, by group then start order */
+	size_t n_agents;
+
+	enum manager_phase phase;
+	size_t cursor;           /* group being started / stopped */
+	int exit_code;
+	bool reload_pending;
+	sd_event_source *dispatch_src;
+	sd_event_source *sig_src[5];
+
+	/* control */
+	nng_socket ctl_sock;
+	bool ctl_open;
+	sd_event_source *ctl_src;
+	struct pending_ctl *pending;
+
+	/* link */
+	nng_socket link_sock;
+	bool link_open;
+	sd_event_source *link_src;
+
+	/* notify */
+	int notify_fd;
+	sd_event_source *notify_src;
+	char notify_path[108];
+
+	/* cgroup: the directory under which each agent gets its own */
+	char *cgroup_base;
+	bool cgroup_created;  /* we created cgroup_base and remove it */
+
+	bool journal;         /* agents' output goes to the journal */
+	int null_fd;
+
+	struct agentd_event events[EVENT_RING_SIZE];
+	uint64_t event_seq;   /* last sequence number used */
+};
+
+/* supervisor.c */
+const char *agent_state_to_string(enum agent_state s);
+const char *agent_event_to_string(enum agent_event e);
+void agent_handle_event(struct agent *a, enum agent_event ev);
+void agent_exited(struct agent *a, const siginfo_t *si);
+int manager_build(struct manager *m, struct unit_set *units);
+void manager_free_agents(struct manager *m);
+void manager_schedule_dispatch(struct manager *m);
+void manager_begin_shutdown(struct manager *m, int exit_code);
+int manager_reload(struct manager *m, char **ret_msg);
+struct agent *manager_find_agent(struct manager *m, const char *name);
+struct agent *manager_find_pid(struct manager *m, pid_t pid);
+void manager_status_counts(struct manager *m, unsigned *running,
+			   unsigned *failed, unsigned *total);
+/* Control verbs: return the number of agents acted on, or -errno. */
+int agent_request_start(struct agent *a);
+int agent_request_stop(struct agent *a);
+int agent_request_restart(struct agent *a);
+int agent_request_reset_failed(struct agent *a);
+bool agent_is_settled_for(struct agent *a, uint32_t type);
+void agent_watchdog_ping(struct agent *a);
+void agent_set_status_text(struct agent *a, const char *s, size_t len);
+
+/* process.c */
+int process_spawn(struct agent *a, const char **ret_step);
+void process_kill_main(struct agent *a, int sig);
+void process_kill_tree(struct agent *a, int sig);
+bool process_tree_empty(struct agent *a);
+void process_reap_all(struct manager *m);
+void process_release(struct agent *a);
+int cgroup_setup(struct manager *m);
+void cgroup_cleanup(struct manager *m);
+void cgroup_remove_agent(struct agent *a);
+
+/* control.c */
+int control_open(struct manager *m);
+void control_close(struct manager *m);
+void control_check_pending(struct manager *m);
+
+/* link.c */
+int link_open(struct manager *m);
+void link_close(struct manager *m);
+int link_pid_add(pid_t pid);
+void link_pid_remove(pid_t pid);
+int link_send_interrupt(struct agent *a, uint32_t level);
+
+/* notify.c */
+int notify_open(struct manager *m);
+void notify_close(struct manager *m);
+
+/* logs.c */
+int logs_open_agent(struct agent *a);
+void logs_close_agent(struct agent *a);
+void logs_drain(struct agent *a);
+void log_ring_free(struct log_ring *r);
+
+/* events.c */
+void events_record(struct manager *m, struct agent *a, enum agent_state from,
+		   enum agent_state to);
+
+#endif

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.c - the control socket: rep0 in raw mode on
+ * RUNTIME_DIR/control.sock (0600), polled through NNG_OPT_RECVFD. Raw mode
+ * lets a reply wait: start, stop and restart answer once the agents they
+ * name have settled (running / stopped / failed), so `agentctl stop x`
+ * returns when x is down. Every request gets exactly one reply with its
+ * corr; anything malformed gets CTL_ERROR -EBADMSG and changes nothing.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/transport/ipc/ipc.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "macro.h"
+#include "proto-ctl.h"
+#include "proto-link.h"
+
+#define PENDING_MAX	1024
+#define PENDING_TTL	(10 * USEC_PER_MINUTE)
+
+static void
+ctl_send(struct manager *m, const void *hdr, size_t hdr_len, nng_msg *msg)
+{
+	int rv = nng_msg_header_append(msg, hdr, hdr_len);
+
+	if (rv == 0)
+		rv = nng_sendmsg(m->ctl_sock, msg, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		log_debug("control: cannot send a reply: %s", nng_strerror(rv));
+		nng_msg_free(msg);
+	}
+}
+
+static void
+ctl_reply_result(struct manager *m, const void *hdr, size_t hdr_len,
+		 uint64_t corr, int code, const char *text)
+{
+	struct proto_result res = {
+		.code = code,
+		.message = text ? text : "",
+		.message_len = text ? MIN(strlen(text), (size_t)PROTO_STR_MAX) : 0,
+	};
+	struct proto_builder b;
+	nng_msg *msg;
+
+	if (proto_builder_begin(&b, code < 0 ? PROTO_MSG_CTL_ERROR
+					     : PROTO_MSG_CTL_RESULT,
+				0, corr, "agentd") < 0)
+		return;
+	if (proto_result_pack(&b.pk, &res) < 0) {
+		proto_builder_abort(&b);
+		return;
+	}
+	if (proto_builder_finish(&b, &msg) < 0)
+		return;
+	ctl_send(m, hdr, hdr_len, msg);
+}
+
+static void ctl_reply_errorf(struct manager *m, const void *hdr,
+			     size_t hdr_len, uint64_t corr, int code,
+			     const char *fmt, ...) _printf_(6, 7);
+
+static void
+ctl_reply_errorf(struct manager *m, const void *hdr, size_t hdr_len,
+		 uint64_t corr, int code, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ctl_reply_result(m, hdr, hdr_len, corr, code, text);
+}
+
+/* ---- name matching ------------------------------------------------------ */
+
+static bool
+ctl_match(const struct agent *a, const char *pattern)
+{
+	if (strcmp(pattern, a->name) == 0)
+		return true;
+	if (a->unit && strcmp(pattern, a->unit->name) == 0)
+		return true; /* "worker" names every worker@N */
+	if (fnmatch(pattern, a->name, 0) == 0)
+		return true;
+	return a->group && fnmatch(pattern, a->unit->name, 0) == 0;
+}
+
+struct match_ctx {
+	struct manager *m;
+	bool *selected;
+	size_t n_patterns;
+	char missing[PROTO_NAME_MAX + 1];
+};
+
+static int
+match_cb(const char *s, size_t len, void *userdata)
+{
+	struct match_ctx *c = userdata;
+	char pattern[PROTO_NAME_MAX + 1];
+	bool any = false;
+
+	if (len > PROTO_NAME_MAX)
+		return -EBADMSG;
+	memcpy(pattern, s, len);
+	pattern[len] = '\0';
+	c->n_patterns++;
+	for (size_t i = 0; i < c->m->n_agents; i++)
+		if (ctl_match(c->m->agents[i], pattern)) {
+			c->selected[i] = true;
+			any = true;
+		}
+	if (!any && !c->missing[0])
+		snprintf(c->missing, sizeof(c->missing), "%s", pattern);
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void
+ctl_fill_record(struct agent *a, struct proto_status_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->name, sizeof(rec->name), "%s", a->name);
+	snprintf(rec->group, sizeof(rec->group), "%s",
+		 a->group ? a->group->name : "");
+	snprintf(rec->state, sizeof(rec->state), "%s",
+		 agent_state_to_string(a->state));
+	rec->pid = a->pid > 0 ? (uint32_t)a->pid : 0;
+	rec->restarts = a->restarts;
+	if (a->pid > 0 && a->spawned_at)
+		rec->uptime_ms = (now_usec() - a->spawned_at) / USEC_PER_MSEC;
+	snprintf(rec->last_exit, sizeof(rec->last_exit), "%s", a->last_exit);
+}
+
+static void
+ctl_status(struct manager *m, const void *hdr, size_t hdr_len,
+	   const struct proto_env *env, const bool *selected, bool all)
+{
+	struct proto_builder b;
+	nng_msg *msg;
+	uint32_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < m->n_agents; i++)
+		if (all || selected[i])
+			n++;
+	r = proto_builder_begin(&b, PROTO_MSG_CTL_STATUS_REPLY, 0, env->corr,
+				"agentd");
+	if (r < 0)
+		return;
+	msgpack_pack_array(&b.pk, n);
+	for (size_t i = 0; i < m->n_agents; i++) {
+		struct proto_status_record rec;
+
+		if (!all && !selected[i])
+			continue;
+		ctl_fill_record(m->agents[i], &rec);
+		r = proto_status_record_pack(&b.pk, &rec);
+		if (r < 0) {
+			proto_builder_abort(&b);
+			ctl_reply_errorf(m, hdr, hdr_len, env->corr, r,
+					 "cannot encode the status of %s", rec.name);
+			return;
+		}
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0) {
+		ctl_reply_errorf(m, hdr, hdr_len, env->corr, r,
+				 "status reply too large");
+		return;
+	}
+	ctl_send(m, hdr, hdr_len, msg);
+}
+
+/* ---- waiting replies ---------------------------------------------------- */
+
+static void
+pending_free(struct pending_ctl *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->names);
+	free(p->header);
+	free(p);
+}
+
+static const char *
+verb_done(uint32_t type)
+{
+	switch (type) {
+	case PROTO_MSG_CTL_START: return "started";
+	case PROTO_MSG_CTL_STOP: return "stopped";
+	case PROTO_MSG_CTL_RESTART: return "restarted";
+	default: return "done";
+	}
+}
+
+/* 1 when p is answered (and can be freed), 0 when still waiting. */
+static int
+pending_try(struct manager *m, struct pending_ctl *p, bool force)
+{
+	char failed[512] = "";
+	size_t fl = 0;
+
+	for (size_t i = 0; i < p->n_names; i++) {
+		struct agent *a = manager_find_agent(m, p->names[i]);
+
+		if (!a)
+			continue; /* removed by a reload */
+		if (!agent_is_settled_for(a, p->type)) {
+			if (!force)
+				return 0;
+			continue;
+		}
+		if (p->type != PROTO_MSG_CTL_STOP && a->state != AGENT_RUNNING &&
+		    a->state != AGENT_DONE && fl < sizeof(failed) - 1) {
+			int n = snprintf(failed + fl, sizeof(failed) - fl, "%s%s %s%s%s%s",
+					 fl ? ", " : "", a->name,
+					 agent_state_to_string(a->state),
+					 a->last_exit[0] ? " (" : "", a->last_exit,
+					 a->last_exit[0] ? ")" : "");
+			if (n > 0)
+				fl = MIN(fl + (size_t)n, sizeof(failed) - 1);
+		}
+	}
+	if (force)
+		ctl_reply_errorf(m, p->header, p->header_len, p->corr, -ETIMEDOUT,
+				 "gave up waiting for the agents to settle");
+	else if (failed[0])
+		ctl_reply_errorf(m, p->header, p->header_len, p->corr, -EIO,
+				 "not running: %s", failed);
+	else
+		ctl_reply_errorf(m, p->header, p->header_len, p->corr, 0,
+				 "%s %u agent%s", verb_done(p->type), p->count,
+				 p->count == 1 ? "" : "s");
+	return 1;
+}
+
+void
+control_check_pending(struct manager *m)
+{
+	struct pending_ctl **pp = &m->pending;
+	usec_t now = now_usec();
+
+	while (*pp) {
+		struct pending_ctl *p = *pp;
+
+		if (pending_try(m, p, now > p->deadline)) {
+			*pp = p->next;
+			pending_free(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+}
+
+static void
+ctl_wait_or_reply(struct manager *m, const void *hdr, size_t hdr_len,
+		  const struct proto_env *env, const bool *selected,
+		  unsigned count)
+{
+	struct pending_ctl *p, *q;
+	size_t n_pending = 0;
+
+	for (q = m->pending; q; q = q->next)
+		n_pending++;
+	p = calloc(1, sizeof(*p));
+	if (!p || n_pending >= PENDING_MAX)
+		goto now;
+	p->type = env->type;
+	p->corr = env->corr;
+	p->count = count;
+	p->deadline = usec_add(now_usec(), PENDING_TTL);
+	p->header = malloc(hdr_len ? hdr_len : 1);
+	if (!p->header)
+		goto now;
+	memcpy(p->header, hdr, hdr_len);
+	p->header_len = hdr_len;
+	for (size_t i = 0; i < m->n_agents; i++) {
+		char **nv;
+
+		if (!selected[i])
+			continue;
+		nv = realloc(p->names, (p->n_names + 1) * sizeof(char *));
+		if (!nv)
+			goto now;
+		p->names = nv;
+		p->names[p->n_names] = strdup(m->agents[i]->name);
+		if (!p->names[p->n_names])
+			goto now;
+		p->n_names++;
+	}
+	if (pending_try(m, p, false)) {
+		pending_free(p);
+		return;
+	}
+	p->next = m->pending;
+	m->pending = p;
+	return;
+now:
+	pending_free(p);
+	ctl_reply_errorf(m, hdr, hdr_len, env->corr, 0, "%s %u agents (not waiting)",
+			 verb_done(env->type), count);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void
+ctl_handle(struct manager *m, nng_msg *req)
+{
+	const void *hdr = nng_msg_header(req);
+	size_t hdr_len = nng_msg_header_len(req);
+	_cleanup_free_ bool *selected = NULL;
+	struct match_ctx mc = { .m = m };
+	struct proto_env env;
+	struct proto_reader rd;
+	unsigned count = 0;
+	int32_t sig = 0;
+	int r;
+
+	r = proto_env_decode_msg(req, &env);
+	if (r < 0) {
+		log_debug("control: malformed request: %s", strerror(-r));
+		ctl_reply_errorf(m, hdr, hdr_len, 0,
+				 r == -EPROTONOSUPPORT ? r : -EBADMSG,
+				 r == -EPROTONOSUPPORT ? "unsupported protocol version"
+						       : "malformed request");
+		return;
+	}
+	selected = calloc(m->n_agents + 1, sizeof(bool));
+	if (!selected) {
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -ENOMEM, "out of memory");
+		return;
+	}
+	mc.selected = selected;
+	proto_reader_init(&rd, env.payload, env.payload_len);
+	switch (env.type) {
+	case PROTO_MSG_CTL_STATUS:
+	case PROTO_MSG_CTL_START:
+	case PROTO_MSG_CTL_STOP:
+	case PROTO_MSG_CTL_RESTART:
+	case PROTO_MSG_CTL_RESET_FAILED:
+		r = proto_names_unpack(&rd, match_cb, &mc);
+		break;
+	case PROTO_MSG_CTL_KILL:
+		r = proto_kill_unpack(&rd, &sig, match_cb, &mc);
+		break;
+	case PROTO_MSG_CTL_RELOAD:
+	case PROTO_MSG_CTL_SHUTDOWN:
+		r = proto_empty_unpack(&rd);
+		break;
+	default:
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -EBADMSG,
+				 "not a request agentd serves: %s",
+				 proto_msgtype_to_string(env.type) ?: "unknown type");
+		return;
+	}
+	if (r < 0) {
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -EBADMSG,
+				 "malformed %s request",
+				 proto_msgtype_to_string(env.type));
+		return;
+	}
+	if (mc.missing[0]) {
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -ENOENT,
+				 "no such agent: %s", mc.missing);
+		return;
+	}
+	switch (env.type) {
+	case PROTO_MSG_CTL_STATUS:
+		ctl_status(m, hdr, hdr_len, &env, selected, mc.n_patterns == 0);
+		return;
+	case PROTO_MSG_CTL_RELOAD: {
+		char *text = NULL;
+
+		r = manager_reload(m, &text);
+		ctl_reply_result(m, hdr, hdr_len, env.corr, r < 0 ? r : 0,
+				 text ? text : (r < 0 ? strerror(-r) : "reloaded"));
+		free(text);
+		return;
+	}
+	case PROTO_MSG_CTL_SHUTDOWN:
+		ctl_reply_result(m, hdr, hdr_len, env.corr, 0, "shutting down");
+		manager_begin_shutdown(m, 0);
+		return;
+	default:
+		break;
+	}
+	if (mc.n_patterns == 0) {
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -EINVAL,
+				 "no agent named");
+		return;
+	}
+	if (m->phase >= PHASE_STOPPING && env.type != PROTO_MSG_CTL_STOP &&
+	    env.type != PROTO_MSG_CTL_KILL) {
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -ESHUTDOWN,
+				 "agentd is shutting down");
+		return;
+	}
+	for (size_t i = 0; i < m->n_agents; i++) {
+		struct agent *a = m->agents[i];
+
+		if (!selected[i])
+			continue;
+		switch (env.type) {
+		case PROTO_MSG_CTL_START:
+			r = agent_request_start(a);
+			break;
+		case PROTO_MSG_CTL_STOP:
+			r = agent_request_stop(a);
+			break;
+		case PROTO_MSG_CTL_RESTART:
+			r = agent_request_restart(a);
+			break;
+		case PROTO_MSG_CTL_RESET_FAILED:
+			r = agent_request_reset_failed(a);
+			break;
+		case PROTO_MSG_CTL_KILL:
+			r = 0;
+			if (a->pid > 0) {
+				process_kill_main(a, sig);
+				r = 1;
+			}
+			break;
+		default:
+			r = 0;
+			break;
+		}
+		if (r < 0) {
+			ctl_reply_errorf(m, hdr, hdr_len, env.corr, r, "%s: %s",
+					 a->name, strerror(-r));
+			return;
+		}
+		count += (unsigned)r;
+	}
+	switch (env.type) {
+	case PROTO_MSG_CTL_START:
+	case PROTO_MSG_CTL_STOP:
+	case PROTO_MSG_CTL_RESTART:
+		ctl_wait_or_reply(m, hdr, hdr_len, &env, selected, count);
+		return;
+	case PROTO_MSG_CTL_KILL:
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, 0,
+				 "sent SIG%s to %u agent%s",
+				 sigabbrev_np(sig) ?: "?", count,
+				 count == 1 ? "" : "s");
+		return;
+	default:
+		ctl_reply_errorf(m, hdr, hdr_len, env.corr, 0,
+				 "reset %u agent%s", count, count == 1 ? "" : "s");
+		return;
+	}
+}
+
+static int
+ctl_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+
+	for (int i = 0; i < 64; i++) {
+		nng_msg *msg;
+		int rv = nng_recvmsg(m->ctl_sock, &msg, NNG_FLAG_NONBLOCK);
+
+		if (rv == NNG_EAGAIN)
+			break;
+		if (rv != 0) {
+			log_warnx("control: receive: %s", nng_strerror(rv));
+			break;
+		}
+		ctl_handle(m, msg);
+		nng_msg_free(msg);
+	}
+	return 0;
+}
+
+int
+control_open(struct manager *m)
+{
+	char url[512];
+	nng_listener l;
+	int rv, fd;
+
+	snprintf(url, sizeof(url), "ipc://%s/control.sock", m->runtime_dir);
+	rv = nng_rep0_open_raw(&m->ctl_sock);
+	if (rv != 0)
+		return proto_errno_from_nng(rv);
+	m->ctl_open = true;
+	if ((rv = nng_socket_set_size(m->ctl_sock, NNG_OPT_RECVMAXSZ,
+				      PROTO_MSG_MAX)) != 0 ||
+	    (rv = nng_listener_create(&l, m->ctl_sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0 ||
+	    (rv = nng_socket_get_int(m->ctl_sock, NNG_OPT_RECVFD, &fd)) != 0) {
+		log_warnx("control: %s: %s", url, nng_strerror(rv));
+		return proto_errno_from_nng(rv);
+	}
+	rv = sd_event_add_io(m->event, &m->ctl_src, fd, EPOLLIN, ctl_recv_cb, m);
+	if (rv < 0)
+		return rv;
+	return 0;
+}
+
+void
+control_close(struct manager *m)
+{
+	struct pending_ctl *p;
+
+	while ((p = m->pending)) {
+		m->pending = p->next;
+		ctl_reply_errorf(m, p->header, p->header_len, p->corr, -ESHUTDOWN,
+				 "agentd exited");
+		pending_free(p);
+	}
+	m->ctl_src = sd_event_source_disable_unref(m->ctl_src);
+	if (m->ctl_open)
+		nng_close(m->ctl_sock);
+	m->ctl_open = false;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logs.c - each agent's stdout and stderr: one pipe per agent, created with
+ * the agent and kept open across its restarts (agentd holds both ends), so
+ * nothing written during a restart is lost. Lines go to the journal with
+ * AGENT=NAME when journald is there, else to agentd's stderr prefixed with
+ * the name; the last LOG_RING_LINES lines are kept for `agentctl logs`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "agentd.h"
+#include "fd-util.h"
+#include "log.h"
+#include "macro.h"
+
+static void
+log_ring_push(struct log_ring *r, const char *line, size_t len)
+{
+	char *s = strndup(line, len);
+
+	if (!s)
+		return;
+	free(r->lines[r->head]);
+	r->lines[r->head] = s;
+	r->head = (r->head + 1) % LOG_RING_LINES;
+	if (r->count < LOG_RING_LINES)
+		r->count++;
+	r->total++;
+}
+
+void
+log_ring_free(struct log_ring *r)
+{
+	for (unsigned i = 0; i < LOG_RING_LINES; i++) {
+		free(r->lines[i]);
+		r->lines[i] = NULL;
+	}
+	r->count = r->head = 0;
+}
+
+static void
+logs_emit(struct agent *a, const char *line, size_t len)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	log_ring_push(&a->ring, line, len);
+	if (a->m->journal)
+		sd_journal_send("MESSAGE=%.*s", (int)len, line, "AGENT=%s", a->name,
+				"PRIORITY=6", "SYSLOG_IDENTIFIER=%s", a->name, NULL);
+	else {
+		fprintf(stderr, "%s: %.*s\n", a->name, (int)len, line);
+		fflush(stderr);
+	}
+}
+
+void
+logs_drain(struct agent *a)
+{
+	char buf[8192];
+
+	for (int round = 0; round < 16; round++) {
+		ssize_t n = read(a->log_r, buf, sizeof(buf));
+		size_t start = 0;
+
+		if (n <= 0)
+			return;
+		for (size_t i = 0; i < (size_t)n; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (a->log_partial_len) {
+				size_t add = MIN(i - start, LOG_LINE_MAX - a->log_partial_len);
+
+				memcpy(a->log_partial + a->log_partial_len, buf + start, add);
+				logs_emit(a, a->log_partial, a->log_partial_len + add);
+				a->log_partial_len = 0;
+			} else {
+				logs_emit(a, buf + start, MIN(i - start, (size_t)LOG_LINE_MAX));
+			}
+			start = i + 1;
+		}
+		/* keep an unfinished line; emit it when it grows too long */
+		while (start < (size_t)n) {
+			size_t add = MIN((size_t)n - start, LOG_LINE_MAX - a->log_partial_len);
+
+			memcpy(a->log_partial + a->log_partial_len, buf + start, add);
+			a->log_partial_len += add;
+			start += add;
+			if (a->log_partial_len == LOG_LINE_MAX) {
+				logs_emit(a, a->log_partial, a->log_partial_len);
+				a->log_partial_len = 0;
+			}
+		}
+	}
+}
+
+static int
+logs_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	logs_drain(userdata);
+	return 0;
+}
+
+int
+logs_open_agent(struct agent *a)
+{
+	int fds[2], r;
+
+	a->log_partial = malloc(LOG_LINE_MAX);
+	if (!a->log_partial)
+		return -ENOMEM;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		r = -errno;
+		log_warn("%s: pipe for %s", __func__, a->name);
+		free(a->log_partial);
+		a->log_partial = NULL;
+		return r;
+	}
+	a->log_r = fds[0];
+	a->log_w = fds[1];
+	(void)fd_set_nonblock(a->log_r, true);
+	r = sd_event_add_io(a->m->event, &a->log_src, a->log_r, EPOLLIN, logs_cb, a);
+	if (r < 0) {
+		logs_close_agent(a);
+		return r;
+	}
+	return 0;
+}
+
+void
+logs_close_agent(struct agent *a)
+{
+	if (a->log_src)
+		logs_drain(a);
+	if (a->log_partial && a->log_partial_len)
+		logs_emit(a, a->log_partial, a->log_partial_len);
+	a->log_partial_len = 0;
+	a->log_src = sd_event_source_disable_unref(a->log_src);
+	a->log_r = safe_close(a->log_r);
+	a->log_w = safe_close(a->log_w);
+	free(a->log_partial);
+	a->log_partial = NULL;
+	log_ring_free(&a->ring);
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - agentd: options, the runtime directory, the sd-event loop and
+ * its signals, and the order in which the parts come up and go down.
+ *
+ *	agentd [--units DIR] [--runtime-dir DIR] [--no-cgroup] [-v]
+ *
+ * SIGTERM / SIGINT: ordered stop of every agent, then exit 0 (1 if a group
+ * with Escalate=yes failed). SIGHUP: reload the units. SIGCHLD: reap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "agentd.h"
+#include "config.h"
+#include "fd-util.h"
+#include "log.h"
+#include "macro.h"
+
+static const int handled_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: agentd [--units DIR] [--runtime-dir DIR] [--no-cgroup] [-v]\n"
+		"  --units DIR        unit files (*.agent, *.group); default %s\n"
+		"  --runtime-dir DIR  sockets; default $AGENTD_RUNTIME_DIR or %s\n"
+		"  --no-cgroup        kill agents' trees by process group, not cgroup\n"
+		"  --check            validate the units and exit\n"
+		"  -v, --verbose      debug logging\n"
+		"  --version\n",
+		AGENTD_DEFAULT_UNITS_DIR, AGENTD_DEFAULT_RUNTIME_DIR);
+}
+
+static int
+signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+
+	switch (si->ssi_signo) {
+	case SIGCHLD:
+		process_reap_all(m);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s received", strsignal((int)si->ssi_signo));
+		manager_begin_shutdown(m, 0);
+		break;
+	case SIGHUP: {
+		char *text = NULL;
+
+		sd_notify(0, "RELOADING=1");
+		(void)manager_reload(m, &text);
+		free(text);
+		sd_notify(0, "READY=1");
+		break;
+	}
+	}
+	return 0;
+}
+
+static int
+runtime_dir_setup(const char *dir)
+{
+	struct stat st;
+	int r;
+
+	r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid == geteuid() && (st.st_mode & 0077) && chmod(dir, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "units", required_argument, NULL, 'u' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "no-cgroup", no_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct manager m = {
+		.notify_fd = -1,
+		.null_fd = -1,
+		.exit_code = 0,
+	};
+	const char *units_dir = AGENTD_DEFAULT_UNITS_DIR;
+	const char *runtime_dir = getenv("AGENTD_RUNTIME_DIR");
+	struct unit_set *units = NULL;
+	bool check_only = false;
+	int verbose = 0, c, r;
+	sigset_t mask;
+
+	if (!runtime_dir || !*runtime_dir)
+		runtime_dir = AGENTD_DEFAULT_RUNTIME_DIR;
+	log_init("agentd", LOG_LEVEL_INFO);
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			units_dir = optarg;
+			break;
+		case 'r':
+			runtime_dir = optarg;
+			break;
+		case 'C':
+			m.no_cgroup = true;
+			break;
+		case 'c':
+			check_only = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("agentd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (verbose)
+		log_set_max_level(LOG_LEVEL_DEBUG);
+
+	/* Before any nng call, so nng's threads inherit the mask. */
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(handled_signals); i++)
+		sigaddset(&mask, handled_signals[i]);
+	sigaddset(&mask, SIGPIPE);
+	r = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	if (r != 0)
+		fatalx("cannot block signals: %s", strerror(r));
+
+	r = unit_set_load_dir(units_dir, &units);
+	if (r < 0)
+		fatalx("cannot read units from %s: %s", units_dir, strerror(-r));
+	if (units->n_errors > 0) {
+		for (size_t i = 0; i < units->n_errors; i++)
+			log_msg(LOG_LEVEL_ERR, "%s", units->errors[i]);
+		log_msg(LOG_LEVEL_ERR, "%zu errors in %s, not starting",
+			units->n_errors, units_dir);
+		unit_set_free(units);
+		return 1;
+	}
+	if (check_only) {
+		printf("%zu agents in %zu groups: ok\n", units->n_agents,
+		       units->n_groups);
+		unit_set_free(units);
+		return 0;
+	}
+
+	m.units_dir = strdup(units_dir);
+	m.runtime_dir = strdup(runtime_dir);
+	if (!m.units_dir || !m.runtime_dir)
+		fatalx("out of memory");
+	if (strlen(runtime_dir) + sizeof("/inbox/") + PROTO_NAME_MAX + 5 > 107)
+		log_warnx("runtime directory %s is long: ipc paths are limited to 107 bytes",
+			  runtime_dir);
+	r = runtime_dir_setup(runtime_dir);
+	if (r < 0)
+		fatalx("runtime directory %s: %s", runtime_dir, strerror(-r));
+	{
+		char inbox[4096];
+
+		snprintf(inbox, sizeof(inbox), "%s/inbox", runtime_dir);
+		r = mkdir_p(inbox, 0700);
+		if (r < 0)
+			fatalx("%s: %s", inbox, strerror(-r));
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER), ignoring");
+	m.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m.null_fd < 0)
+		fatal("/dev/null");
+	m.journal = access("/run/systemd/journal/socket", W_OK) == 0;
+	srandom((unsigned)(now_usec() ^ (usec_t)getpid()));
+
+	r = sd_event_default(&m.event);
+	if (r < 0)
+		fatalx("sd_event_default: %s", strerror(-r));
+	for (size_t i = 0; i < ELEMENTSOF(handled_signals); i++) {
+		r = sd_event_add_signal(m.event, &m.sig_src[i], handled_signals[i],
+					signal_cb, &m);
+		if (r < 0)
+			fatalx("sd_event_add_signal: %s", strerror(-r));
+	}
+	(void)sd_event_set_watchdog(m.event, true);
+
+	r = cgroup_setup(&m);
+	if (r < 0)
+		fatalx("cgroup setup: %s", strerror(-r));
+	r = notify_open(&m);
+	if (r < 0)
+		fatalx("notify socket: %s", strerror(-r));
+	r = link_open(&m);
+	if (r < 0)
+		fatalx("link socket: %s", strerror(-r));
+	r = control_open(&m);
+	if (r < 0)
+		fatalx("control socket: %s", strerror(-r));
+
+	r = manager_build(&m, units);
+	if (r < 0)
+		fatalx("cannot set up the agents: %s", strerror(-r));
+	for (size_t i = 0; i < m.n_agents; i++)
+		m.agents[i]->want_up = true;
+	m.phase = PHASE_STARTING;
+	m.cursor = 0;
+	log_info("agentd %s: %zu agents in %zu groups, runtime directory %s",
+		 PACKAGE_VERSION, m.n_agents, m.n_groups, runtime_dir);
+	manager_schedule_dispatch(&m);
+
+	r = sd_event_loop(m.event);
+	if (r < 0) {
+		log_warn_errno(r, "event loop");
+		r = 1;
+	}
+
+	control_close(&m);
+	link_close(&m);
+	notify_close(&m);
+	/* should be empty; make sure nothing outlives us */
+	for (size_t i = 0; i < m.n_agents; i++)
+		if (m.agents[i]->pid > 0)
+			process_kill_tree(m.agents[i], SIGKILL);
+	manager_free_agents(&m);
+	cgroup_cleanup(&m);
+	for (size_t i = 0; i < ELEMENTSOF(m.sig_src); i++)
+		sd_event_source_disable_unref(m.sig_src[i]);
+	sd_event_unref(m.event);
+	unit_set_free(m.units);
+	safe_close(m.null_fd);
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/inbox", m.runtime_dir);
+		(void)rmdir(path);
+	}
+	free(m.units_dir);
+	free(m.runtime_dir);
+	return r;
+}

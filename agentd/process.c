@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * process.c - an agent's processes: preparing and spawning the main
+ * process, watching it through its pidfd, reaping every child (agentd is a
+ * child subreaper, so orphaned descendants land here too), and killing the
+ * agent's whole tree: its cgroup v2 (cgroup.kill) when agentd has a
+ * writable cgroup, else its process group plus every process that descends
+ * from it or carries its AGENTD_NAME (a setsid'ed double fork).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentd.h"
+#include "fd-util.h"
+#include "log.h"
+#include "macro.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+static int
+pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int
+pidfd_send_signal_(int fd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+static bool
+env_key_is(const char *kv, const char *key)
+{
+	size_t l = strlen(key);
+
+	return strncmp(kv, key, l) == 0 && kv[l] == '=';
+}
+
+static bool
+env_is_private(const char *kv)
+{
+	static const char *const drop[] = {
+		"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID",
+		"LISTEN_FDS", "LISTEN_FDNAMES", "JOURNAL_STREAM", "AGENTD_NAME",
+		"AGENTD_RUNTIME_DIR", "AGENTD_LINK", "AGENTD_INBOX",
+		"INVOCATION_ID", "MAINPID",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(drop); i++)
+		if (env_key_is(kv, drop[i]))
+			return true;
+	return false;
+}
+
+static bool
+env_overridden(char *const *env, size_t n, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq ? (size_t)(eq - kv) + 1 : strlen(kv);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(env[i], kv, kl) == 0)
+			return true;
+	return false;
+}
+
+struct envbuf {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+envbuf_add(struct envbuf *e, char *kv)
+{
+	if (!kv)
+		return -ENOMEM;
+	if (e->n + 2 > e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		char **nv = realloc(e->v, cap * sizeof(char *));
+
+		if (!nv) {
+			free(kv);
+			return -ENOMEM;
+		}
+		e->v = nv;
+		e->cap = cap;
+	}
+	e->v[e->n++] = kv;
+	e->v[e->n] = NULL;
+	return 0;
+}
+
+static int
+envbuf_addf(struct envbuf *e, const char *fmt, ...) _printf_(2, 3);
+
+static int
+envbuf_addf(struct envbuf *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	return envbuf_add(e, s);
+}
+
+static void
+envbuf_done(struct envbuf *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+/* agentd's environment minus its private variables, then Environment=,
+ * then the AGENTD_* contract (docs/ARCHITECTURE.md). */
+static int
+build_env(struct agent *a, const struct passwd *pw, struct envbuf *e)
+{
+	struct manager *m = a->m;
+	struct unit_agent *u = a->unit;
+	int r = 0;
+
+	for (char **p = environ; p && *p && r >= 0; p++) {
+		if (env_is_private(*p) ||
+		    env_overridden(u->environment, u->n_environment, *p))
+			continue;
+		if (pw && (env_key_is(*p, "HOME") || env_key_is(*p, "USER") ||
+			   env_key_is(*p, "LOGNAME") || env_key_is(*p, "SHELL")))
+			continue;
+		r = envbuf_add(e, strdup(*p));
+	}
+	for (size_t i = 0; i < u->n_environment && r >= 0; i++) {
+		if (env_is_private(u->environment[i]))
+			continue;
+		r = envbuf_add(e, strdup(u->environment[i]));
+	}
+	if (r >= 0 && pw) {
+		r = envbuf_addf(e, "HOME=%s", pw->pw_dir);
+		if (r >= 0)
+			r = envbuf_addf(e, "USER=%s", pw->pw_name);
+		if (r >= 0)
+			r = envbuf_addf(e, "LOGNAME=%s", pw->pw_name);
+		if (r >= 0)
+			r = envbuf_addf(e, "SHELL=%s", pw->pw_shell);
+	}
+	if (r >= 0)
+		r = envbuf_addf(e, "AGENTD_NAME=%s", a->name);
+	if (r >= 0)
+		r = envbuf_addf(e, "AGENTD_RUNTIME_DIR=%s", m->runtime_dir);
+	if (r >= 0 && u->type == UNIT_TYPE_AGENT) {
+		r = envbuf_addf(e, "AGENTD_LINK=ipc://%s/link.sock",
+				m->runtime_dir);
+		if (r >= 0)
+			r = envbuf_addf(e, "AGENTD_INBOX=ipc://%s/inbox/%s.sock",
+					m->runtime_dir, a->name);
+	}
+	if (r >= 0 && u->type == UNIT_TYPE_NOTIFY) {
+		r = envbuf_addf(e, "NOTIFY_SOCKET=%s", m->notify_path);
+		if (r >= 0 && u->watchdog > 0)
+			r = envbuf_addf(e, "WATCHDOG_USEC=%llu",
+					(unsigned long long)u->watchdog);
+	}
+	return r;
+}
+
+static const char *
+env_get(char *const *env, const char *key)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (env_key_is(env[i], key))
+			return env[i] + strlen(key) + 1;
+	return NULL;
+}
+
+/* ---- cgroups ------------------------------------------------------------ */
+
+static int
+read_small_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	safe_close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static int
+write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, s, strlen(s));
+	safe_close(fd);
+	return r;
+}
+
+/* The cgroup2 mount point, from /proc/self/mountinfo. */
+static int
+cgroup2_mount(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], *sep;
+		unsigned a, b;
+
+		/* id parent maj:min root mountpoint opts... - fstype ... */
+		if (sscanf(line, "%u %u %*s %*s %4095s", &a, &b, mnt) != 3)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		if (strlen(mnt) >= size) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(buf, mnt);
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+int
+cgroup_setup(struct manager *m)
+{
+	char mnt[PATH_MAX], own[PATH_MAX], line[PATH_MAX];
+	char *base = NULL;
+	FILE *f;
+	int r;
+
+	if (m->no_cgroup) {
+		log_info("process-group mode (--no-cgroup)");
+		return 0;
+	}
+	r = cgroup2_mount(mnt, sizeof(mnt));
+	if (r < 0) {
+		log_info("no cgroup v2 mount, process-group mode");
+		return 0;
+	}
+	own[0] = '\0';
+	f = fopen("/proc/self/cgroup", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "0::", 3) == 0) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(own, sizeof(own), "%s", line + 3);
+				break;
+			}
+		fclose(f);
+	}
+	if (!own[0]) {
+		log_info("not in a cgroup v2 hierarchy, process-group mode");
+		return 0;
+	}
+	if (asprintf(&base, "%s%s/agentd.%d", mnt,
+		     strcmp(own, "/") == 0 ? "" : own, (int)getpid()) < 0)
+		return -ENOMEM;
+	if (mkdir(base, 0755) < 0 && errno != EEXIST) {
+		log_info("cannot create cgroup %s (%s), process-group mode", base,
+			 strerror(errno));
+		free(base);
+		return 0;
+	}
+	m->cgroup_base = base;
+	m->cgroup_created = true;
+	log_info("cgroup mode: agents under %s", base);
+	return 0;
+}
+
+void
+cgroup_remove_agent(struct agent *a)
+{
+	if (!a->cgroup)
+		return;
+	if (rmdir(a->cgroup) < 0 && errno != ENOENT)
+		log_debug("%s: rmdir %s: %s", a->name, a->cgroup, strerror(errno));
+}
+
+void
+cgroup_cleanup(struct manager *m)
+{
+	if (m->cgroup_base && m->cgroup_created &&
+	    rmdir(m->cgroup_base) < 0 && errno != ENOENT)
+		log_warn("%s: rmdir %s, ignoring", __func__, m->cgroup_base);
+	free(m->cgroup_base);
+	m->cgroup_base = NULL;
+}
+
+static int
+cgroup_open_agent(struct agent *a)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!a->m->cgroup_base)
+		return -1;
+	if (!a->cgroup &&
+	    asprintf(&a->cgroup, "%s/%s", a->m->cgroup_base, a->name) < 0) {
+		a->cgroup = NULL;
+		return -ENOMEM;
+	}
+	if (mkdir(a->cgroup, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", a->cgroup);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+/* Pids in the agent's cgroup (up to max); -errno if unreadable. */
+static int
+cgroup_pids(struct agent *a, pid_t *pids, size_t max, size_t *ret_n)
+{
+	char path[PATH_MAX], buf[8192];
+	size_t n = 0;
+	char *p;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", a->cgroup);
+	r = read_small_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	for (p = buf; *p && n < max;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v > 0)
+			pids[n++] = (pid_t)v;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- the process table (pgid mode) -------------------------------------- */
+
+struct proc_entry {
+	pid_t pid, ppid, pgrp;
+	int verdict; /* 0 unknown, 1 ours, -1 not ours, 2 visiting */
+};
+
+static int
+proc_cmp(const void *x, const void *y)
+{
+	const struct proc_entry *a = x, *b = y;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+static struct proc_entry *
+proc_find(struct proc_entry *t, size_t n, pid_t pid)
+{
+	struct proc_entry key = { .pid = pid };
+
+	return bsearch(&key, t, n, sizeof(*t), proc_cmp);
+}
+
+/* Does /proc/PID/environ carry AGENTD_NAME=name? */
+static bool
+proc_env_has(pid_t pid, const char *kv)
+{
+	char path[64], buf[65536];
+	size_t l = strlen(kv);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	safe_close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n;) {
+		size_t el = strnlen(buf + i, (size_t)(n - i));
+
+		if (el == l && memcmp(buf + i, kv, l) == 0)
+			return true;
+		i += (ssize_t)el + 1;
+	}
+	return false;
+}
+
+static int
+proc_table(struct proc_entry **ret, size_t *ret_n)
+{
+	struct proc_entry *t = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		char path[64], buf[1024], *rp, st;
+		int ppid, pgrp;
+
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", d->d_name);
+		if (read_small_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		rp = strrchr(buf, ')');
+		if (!rp || sscanf(rp + 1, " %c %d %d", &st, &ppid, &pgrp) != 3)
+			continue;
+		if (st == 'Z' || st == 'X')
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct proc_entry *nt = realloc(t, nc * sizeof(*t));
+
+			if (!nt) {
+				free(t);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			t = nt;
+			cap = nc;
+		}
+		t[n].pid = (pid_t)atoi(d->d_name);
+		t[n].ppid = ppid;
+		t[n].pgrp = pgrp;
+		t[n].verdict = 0;
+		n++;
+	}
+	closedir(dir);
+	if (n > 1)
+		qsort(t, n, sizeof(*t), proc_cmp);
+	*ret = t;
+	*ret_n = n;
+	return 0;
+}
+
+static int
+proc_judge(struct agent *a, struct proc_entry *t, size_t n,
+	   struct proc_entry *e, const char *marker, pid_t self, int depth)
+{
+	struct proc_entry *p;
+
+	if (e->verdict == 1 || e->verdict == -1)
+		return e->verdict;
+	if (depth > 64 || e->verdict == 2)
+		return -1;
+	if (e->pid == self || e->pid == 1) {
+		e->verdict = -1;
+		return -1;
+	}
+	if ((a->pgid > 0 && e->pgrp == a->pgid) ||
+	    (a->pid > 0 && e->pid == a->pid)) {
+		e->verdict = 1;
+		return 1;
+	}
+	if (e->ppid == self) {
+		/* our child: an agent's main process, or an orphan */
+		if (manager_find_pid(a->m, e->pid))
+			e->verdict = -1;
+		else
+			e->verdict = proc_env_has(e->pid, marker) ? 1 : -1;
+		return e->verdict;
+	}
+	p = proc_find(t, n, e->ppid);
+	if (!p) {
+		e->verdict = -1;
+		return -1;
+	}
+	e->verdict = 2;
+	e->verdict = proc_judge(a, t, n, p, marker, self, depth + 1);
+	return e->verdict;
+}
+
+/* Signal every process of the agent's tree (pgid mode); returns how many. */
+static unsigned
+proc_signal_tree(struct agent *a, int sig)
+{
+	struct proc_entry *t = NULL;
+	char marker[PROTO_NAME_MAX + 16];
+	pid_t self = getpid();
+	unsigned count = 0;
+	size_t n = 0;
+
+	if (proc_table(&t, &n) < 0)
+		return 0;
+	snprintf(marker, sizeof(marker), "AGENTD_NAME=%s", a->name);
+	for (size_t i = 0; i < n; i++) {
+		if (proc_judge(a, t, n, &t[i], marker, self, 0) != 1)
+			continue;
+		count++;
+		if (sig > 0)
+			(void)kill(t[i].pid, sig);
+	}
+	free(t);
+	return count;
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+void
+process_kill_main(struct agent *a, int sig)
+{
+	if (a->pidfd >= 0 && pidfd_send_signal_(a->pidfd, sig) < 0 &&
+	    errno != ESRCH)
+		log_warn("%s: %s: pidfd_send_signal %d, ignoring", __func__,
+			 a->name, sig);
+	if (a->pgid > 0)
+		(void)kill(-a->pgid, sig);
+}
+
+void
+process_kill_tree(struct agent *a, int sig)
+{
+	if (a->cgroup && sig == SIGKILL) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/cgroup.kill", a->cgroup);
+		if (write_file(path, "1") >= 0) {
+			process_kill_main(a, sig);
+			return;
+		}
+	}
+	if (a->cgroup) {
+		pid_t pids[1024];
+		size_t n = 0;
+
+		if (cgroup_pids(a, pids, ELEMENTSOF(pids), &n) >= 0)
+			for (size_t i = 0; i < n; i++)
+				(void)kill(pids[i], sig);
+		process_kill_main(a, sig);
+		return;
+	}
+	process_kill_main(a, sig);
+	proc_signal_tree(a, sig);
+}
+
+bool
+process_tree_empty(struct agent *a)
+{
+	if (a->pid > 0)
+		return false;
+	if (a->cgroup) {
+		pid_t pids[4];
+		size_t n = 0;
+
+		if (cgroup_pids(a, pids, ELEMENTSOF(pids), &n) >= 0)
+			return n == 0;
+	}
+	if (a->pgid > 0 && kill(-a->pgid, 0) == 0)
+		return false;
+	if (a->cgroup)
+		return true;
+	return proc_signal_tree(a, 0) == 0;
+}
+
+/* ---- spawning ----------------------------------------------------------- */
+
+static int
+pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct agent *a = userdata;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno == ECHILD) /* reaped by process_reap_all */
+			return 0;
+		log_warn("%s: waitid %s", __func__, a->name);
+		return 0;
+	}
+	if (si.si_pid == 0)
+		return 0;
+	agent_exited(a, &si);
+	return 0;
+}
+
+void
+process_release(struct agent *a)
+{
+	a->pidfd_src = sd_event_source_disable_unref(a->pidfd_src);
+	a->pidfd = safe_close(a->pidfd);
+	if (a->pid > 0)
+		link_pid_remove(a->pid);
+	a->pid = 0;
+	a->link_pipe = 0;
+}
+
+int
+process_spawn(struct agent *a, const char **ret_step)
+{
+	struct manager *m = a->m;
+	struct unit_agent *u = a->unit;
+	struct spawn_params p = {
+		.argv = u->argv,
+		.cwd = u->working_directory,
+		.stdin_fd = m->null_fd,
+		.stdout_fd = a->log_w,
+		.cgroup_procs_fd = -1,
+		.pdeathsig = SIGKILL,
+	};
+	struct envbuf env = { 0 };
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
+	struct passwd *pw = NULL;
+	pid_t pid = 0;
+	int r, pidfd;
+
+	*ret_step = NULL;
+	if (u->user) {
+		int ng = 64;
+
+		errno = 0;
+		pw = getpwnam(u->user);
+		if (!pw) {
+			*ret_step = "User=";
+			return errno ? -errno : -ESRCH;
+		}
+		for (;;) {
+			gid_t *ng_buf = realloc(groups, (size_t)ng * sizeof(gid_t));
+			int want = ng;
+
+			if (!ng_buf)
+				return -ENOMEM;
+			groups = ng_buf;
+			if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &want) >= 0) {
+				ng = want;
+				break;
+			}
+			if (want <= ng || want > 65536) {
+				*ret_step = "getgrouplist";
+				return -EINVAL;
+			}
+			ng = want;
+		}
+		p.set_user = true;
+		p.uid = pw->pw_uid;
+		p.gid = pw->pw_gid;
+		p.groups = groups;
+		p.n_groups = (size_t)ng;
+		if (!p.cwd)
+			p.cwd = NULL; /* systemd would use ~ only with WorkingDirectory=~ */
+	}
+	if (u->has_limit_nofile) {
+		p.set_rlimit_nofile = true;
+		p.rlimit_nofile.rlim_cur = p.rlimit_nofile.rlim_max =
+			u->limit_nofile == UINT64_MAX ? RLIM_INFINITY
+						      : (rlim_t)u->limit_nofile;
+	}
+	r = build_env(a, pw, &env);
+	if (r < 0)
+		goto out;
+	r = spawn_find_program(u->argv[0], env_get(env.v, "PATH"), &path);
+	if (r < 0) {
+		*ret_step = "finding the program in PATH";
+		goto out;
+	}
+	p.path = path;
+	p.envp = env.v;
+	if (m->cgroup_base) {
+		r = cgroup_open_agent(a);
+		if (r < 0) {
+			*ret_step = "creating its cgroup";
+			goto out;
+		}
+		p.cgroup_procs_fd = r;
+	}
+	r = spawn_process(&p, &pid, ret_step);
+	safe_close(p.cgroup_procs_fd);
+	if (r < 0)
+		goto out;
+	pidfd = pidfd_open_(pid);
+	if (pidfd < 0) {
+		/* cannot watch it: do not keep it */
+		r = -errno;
+		*ret_step = "pidfd_open";
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	a->pid = pid;
+	a->pgid = pid; /* setsid: it leads its own session and group */
+	a->pidfd = pidfd;
+	(void)link_pid_add(pid);
+	r = sd_event_add_io(m->event, &a->pidfd_src, pidfd, EPOLLIN, pidfd_cb, a);
+	if (r < 0)
+		fatalx("%s: cannot watch pid %d: %s", __func__, (int)pid,
+		       strerror(-r));
+	r = 0;
+out:
+	envbuf_done(&env);
+	return r;
+}
+
+/*
+ * SIGCHLD: reap whatever exited. An agent's main process goes through
+ * agent_exited() (whichever of this and its pidfd comes first); anything
+ * else is an orphan that was re-parented to us and is simply reaped.
+ */
+void
+process_reap_all(struct manager *m)
+{
+	for (;;) {
+		siginfo_t si;
+		struct agent *a;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
+			return;
+		a = manager_find_pid(m, si.si_pid);
+		if (a) {
+			memset(&si, 0, sizeof(si));
+			if (waitid((idtype_t)P_PIDFD, (id_t)a->pidfd, &si,
+				   WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+				return;
+			agent_exited(a, &si);
+			continue;
+		}
+		pid_t orphan = si.si_pid;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)orphan, &si, WEXITED | WNOHANG) < 0)
+			return;
+		log_debug("reaped orphan pid %d", (int)orphan);
+	}
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spawn.c - clone(CLONE_VM|CLONE_VFORK) + execve, as posix_spawn does it,
+ * but with the steps a supervisor needs (setsid, PR_SET_PDEATHSIG, cgroup
+ * placement, rlimits, credentials). The child shares agentd's memory until
+ * execve, so it only makes raw system calls: no malloc, no locks, no stdio,
+ * and credentials are changed with syscall() because glibc's setuid() would
+ * broadcast to agentd's other threads (nng's) from the child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "spawn.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+enum spawn_step {
+	STEP_SIGNALS,
+	STEP_SETSID,
+	STEP_PDEATHSIG,
+	STEP_CGROUP,
+	STEP_STDIO,
+	STEP_RLIMIT,
+	STEP_GROUPS,
+	STEP_SETGID,
+	STEP_SETUID,
+	STEP_CHDIR,
+	STEP_EXECVE,
+	_STEP_MAX,
+};
+
+static const char *const step_names[_STEP_MAX] = {
+	[STEP_SIGNALS] = "signals",
+	[STEP_SETSID] = "setsid",
+	[STEP_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
+	[STEP_CGROUP] = "cgroup placement",
+	[STEP_STDIO] = "stdio",
+	[STEP_RLIMIT] = "setrlimit(RLIMIT_NOFILE)",
+	[STEP_GROUPS] = "setgroups",
+	[STEP_SETGID] = "setgid",
+	[STEP_SETUID] = "setuid",
+	[STEP_CHDIR] = "chdir(WorkingDirectory)",
+	[STEP_EXECVE] = "execve",
+};
+
+struct child_args {
+	const struct spawn_params *p;
+	pid_t parent;
+	int err_fd;
+	sigset_t old_mask;
+};
+
+static _noreturn_ void
+child_fail(const struct child_args *c, int step)
+{
+	int msg[2] = { step, errno };
+
+	(void)!write(c->err_fd, msg, sizeof(msg));
+	_exit(127);
+}
+
+__attribute__((no_sanitize_address)) static int
+child_main(void *arg)
+{
+	const struct child_args *c = arg;
+	const struct spawn_params *p = c->p;
+	struct sigaction sa;
+	sigset_t empty;
+	int sig;
+
+	/* Dispositions are private to the child (no CLONE_SIGHAND). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < _NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+
+	if (setsid() < 0)
+		child_fail(c, STEP_SETSID);
+	if (p->pdeathsig > 0) {
+		if (prctl(PR_SET_PDEATHSIG, p->pdeathsig) < 0)
+			child_fail(c, STEP_PDEATHSIG);
+		/* agentd may have died before the prctl */
+		if (getppid() != c->parent)
+			_exit(127);
+	}
+	if (p->cgroup_procs_fd >= 0 &&
+	    write(p->cgroup_procs_fd, "0\n", 2) != 2)
+		child_fail(c, STEP_CGROUP);
+	if (dup2(p->stdin_fd, STDIN_FILENO) < 0 ||
+	    dup2(p->stdout_fd, STDOUT_FILENO) < 0 ||
+	    dup2(p->stdout_fd, STDERR_FILENO) < 0)
+		child_fail(c, STEP_STDIO);
+	if (p->set_rlimit_nofile &&
+	    setrlimit(RLIMIT_NOFILE, &p->rlimit_nofile) < 0)
+		child_fail(c, STEP_RLIMIT);
+	if (p->set_user) {
+		if (syscall(SYS_setgroups, p->n_groups, p->groups) < 0)
+			child_fail(c, STEP_GROUPS);
+		if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+			child_fail(c, STEP_SETGID);
+		if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+			child_fail(c, STEP_SETUID);
+	}
+	if (p->cwd && chdir(p->cwd) < 0)
+		child_fail(c, STEP_CHDIR);
+	/* Nothing of agentd's leaks into the agent, whatever its flags. */
+	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	sigemptyset(&empty);
+	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
+		child_fail(c, STEP_SIGNALS);
+	execve(p->path, p->argv, p->envp);
+	child_fail(c, STEP_EXECVE);
+}
+
+#define CHILD_STACK_SIZE (256 * 1024)
+
+int
+spawn_process(const struct spawn_params *p, pid_t *ret_pid,
+	      const char **ret_step)
+{
+	struct child_args c = { .p = p, .parent = getpid() };
+	int pipefd[2];
+	int msg[2];
+	sigset_t all;
+	void *stack;
+	pid_t pid;
+	ssize_t n;
+	int r = 0;
+
+	*ret_step = NULL;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		*ret_step = "pipe";
+		return -errno;
+	}
+	c.err_fd = pipefd[1];
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		r = -errno;
+		*ret_step = "mmap";
+		goto out;
+	}
+	/* No signal handler may run in the child while it shares our memory. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &c.old_mask);
+	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	if (pid < 0)
+		r = -errno;
+	pthread_sigmask(SIG_SETMASK, &c.old_mask, NULL);
+	munmap(stack, CHILD_STACK_SIZE);
+	if (r < 0) {
+		*ret_step = "clone";
+		goto out;
+	}
+	/* The child has exec'ed or exited: the pipe is final now. */
+	pipefd[1] = safe_close(pipefd[1]);
+	do
+		n = read(pipefd[0], msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(msg)) {
+		*ret_step = msg[0] >= 0 && msg[0] < _STEP_MAX ? step_names[msg[0]]
+							       : "?";
+		r = msg[1] > 0 ? -msg[1] : -EIO;
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	if (n != 0) {
+		/* cannot happen; do not leave a half-known child */
+		*ret_step = "spawn pipe";
+		r = -EIO;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	*ret_pid = pid;
+out:
+	safe_close(pipefd[0]);
+	safe_close(pipefd[1]);
+	return r;
+}
+
+int
+spawn_find_program(const char *name, const char *path_env, char **ret)
+{
+	const char *p = path_env && *path_env ? path_env
+			: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+	if (strchr(name, '/')) {
+		char *d = strdup(name);
+
+		if (!d)
+			return -ENOMEM;
+		*ret = d;
+		return 0;
+	}
+	while (*p) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		char buf[PATH_MAX];
+
+		if (len > 0 && len + strlen(name) + 2 < sizeof(buf)) {
+			memcpy(buf, p, len);
+			buf[len] = '/';
+			strcpy(buf + len + 1, name);
+			if (access(buf, X_OK) == 0) {
+				char *d = strdup(buf);
+
+				if (!d)
+					return -ENOMEM;
+				*ret = d;
+				return 0;
+			}
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return -ENOENT;
+}
