@@ -157,12 +157,23 @@ int ctl_names_verb(uint32_t type, int argc, char **argv);
  * result, return the exit code. */
 int ctl_simple(uint32_t type, ctl_pack_fn pack, const void *userdata);
 
+/* ---- dial.c ------------------------------------------------------------- */
+
+/*
+ * Dial url on s without blocking and wait until a pipe is up (0), the
+ * dialer was refused (-ECONNREFUSED: nobody listens, or no such file), or
+ * the deadline passed (-ETIMEDOUT: somebody accepts but does not speak).
+ * Never connects outside nng (see dial.c for why).
+ */
+int dial_connected(nng_socket s, const char *url, usec_t deadline);
+
 /* ---- inbox.c ------------------------------------------------------------ */
 
 /* ipc path of NAME's inbox (DIR/inbox/NAME.sock); -ENAMETOOLONG. */
 int inbox_path(const char *name, char *buf, size_t size);
-/* 0 if something listens on NAME's inbox, else -ENOENT/-ECONNREFUSED... */
-int inbox_probe(const char *name);
+/* 0 if NAME's inbox exists and accepts an nng connection before
+ * deadline, else -ENOENT / -ECONNREFUSED / -ETIMEDOUT... */
+int inbox_probe(const char *name, usec_t deadline);
 /*
  * Push one envelope into NAME's inbox before deadline and wait until it
  * was written. Takes msg in every case (freed on failure). Errors are

@@ -3,12 +3,12 @@
  * client.c - talk to agentd's control socket: one request, one reply,
  * bounded by --timeout.
  *
- * A missing daemon must fail fast and never hang: before nng is involved,
- * a plain connect(2) to DIR/control.sock tells "no such file", "connection
- * refused" (a stale socket) and "permission denied" apart in microseconds.
- * Then a req0 socket dials without blocking (NNG_FLAG_NONBLOCK), and the
- * send and the receive each get what is left of the deadline; a peer that
- * accepts and never answers ends in -ETIMEDOUT.
+ * A missing daemon must fail fast and never hang: a missing file or one
+ * that is not a socket fails before nng is involved; then a req0 socket
+ * dials without blocking and dial_connected() tells "refused" (a stale
+ * socket: at once) from "connected"; the send and the receive each get
+ * what is left of the deadline, so a peer that accepts and never answers
+ * ends in -ETIMEDOUT. No raw connect(2) probe: see dial.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,26 +45,16 @@ ctl_reply_done(struct ctl_reply *r)
 	r->msg = NULL;
 }
 
-/* connect(2) once to tell a missing or dead daemon apart quickly. */
+/* A missing or foreign file fails at once, before nng. */
 static int
-ctl_probe(const char *path)
+ctl_check_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	if (stat(path, &st) < 0)
 		return negative_errno();
 	if (!S_ISSOCK(st.st_mode))
 		return -ENOTSOCK;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return negative_errno();
 	return 0;
 }
 
@@ -149,12 +139,14 @@ ctl_exchange(const char *path, nng_msg *req, uint64_t corr,
 	}
 	if ((rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
 				    NNG_DURATION_INFINITE)) != 0 ||
-	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX)) != 0 ||
-	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20)) != 0 ||
-	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 200)) != 0 ||
-	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX)) != 0) {
 		nng_msg_free(req);
 		r = proto_errno_from_nng(rv);
+		goto out;
+	}
+	r = dial_connected(s, url, deadline);
+	if (r < 0) {
+		nng_msg_free(req);
 		goto out;
 	}
 	if ((rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO,
@@ -211,7 +203,7 @@ ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 			  arg_runtime_dir);
 		return r;
 	}
-	r = ctl_probe(path);
+	r = ctl_check_path(path);
 	if (r < 0) {
 		ctl_report(r, path);
 		return r;

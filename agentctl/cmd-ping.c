@@ -34,11 +34,11 @@ cmd_ping_exec(int argc, char **argv)
 			ret = EXIT_FAIL;
 			continue;
 		}
-		r = inbox_probe(rec->name);
+		r = inbox_probe(rec->name, usec_add(now_usec(), arg_timeout));
 		if (r == 0)
 			inbox = "inbox answers";
 		else if (r == -ENOENT)
-			inbox = "no inbox";
+			inbox = "no inbox"; /* not a libagent agent */
 		else {
 			log_warnx("%s is running (pid %u) but its inbox "
 				  "refuses connections: %s", rec->name,

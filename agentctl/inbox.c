@@ -36,28 +36,37 @@ inbox_path(const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* connect(2) once: is somebody listening on the agent's inbox? */
-int
-inbox_probe(const char *name)
+static int
+inbox_check_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
 	struct stat st;
-	int r;
 
-	r = inbox_path(name, sa.sun_path, sizeof(sa.sun_path));
-	if (r < 0)
-		return r;
-	if (stat(sa.sun_path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return negative_errno();
 	if (!S_ISSOCK(st.st_mode))
 		return -ENOTSOCK;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return negative_errno();
 	return 0;
+}
+
+int
+inbox_probe(const char *name, usec_t deadline)
+{
+	char url[SUN_PATH_MAX + 8], path[SUN_PATH_MAX];
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rv, r;
+
+	r = inbox_path(name, path, sizeof(path));
+	if (r == 0)
+		r = inbox_check_path(path);
+	if (r < 0)
+		return r;
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_push0_open(&s)) != 0)
+		return proto_errno_from_nng(rv);
+	/* A complete nng handshake, then close: see dial.c. */
+	r = dial_connected(s, url, deadline);
+	nng_close(s);
+	return r;
 }
 
 static void
@@ -147,7 +156,7 @@ inbox_deliver(const char *name, nng_msg *msg, usec_t deadline)
 
 	r = inbox_path(name, path, sizeof(path));
 	if (r == 0)
-		r = inbox_probe(name);
+		r = inbox_check_path(path);
 	if (r < 0) {
 		nng_msg_free(msg);
 		inbox_report(r, name);
@@ -160,10 +169,14 @@ inbox_deliver(const char *name, nng_msg *msg, usec_t deadline)
 		inbox_report(r, name);
 		return r;
 	}
-	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20)) != 0 ||
-	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 200)) != 0 ||
-	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0 ||
-	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO,
+	r = dial_connected(s, url, deadline);
+	if (r < 0) {
+		nng_msg_free(msg);
+		inbox_report(r, name);
+		nng_close(s);
+		return r;
+	}
+	if ((rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO,
 				    ms_left(deadline))) != 0 ||
 	    (rv = nng_sendmsg(s, msg, 0)) != 0) {
 		/* nng_sendmsg failed or was not reached: msg is ours. */

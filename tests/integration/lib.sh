@@ -36,13 +36,15 @@
 #    on; units may also set it with Environment=). The exit trap stops
 #    agentd (SIGTERM, deadline, SIGKILL), kills and reports any tagged
 #    process left, and fails the test if there was one. Processes a test
-#    starts itself can be tagged with `tagged CMD...` (in the background:
-#    `tagged CMD & track $!`).
+#    starts itself can be tagged with `tagged CMD...`, or started in the
+#    background with `spawn_tagged CMD...` (pid in $SPAWNED_PID, killed at
+#    exit).
 #
 # Environment from meson (tests/integration/meson.build): AGENTD, AGENTCTL,
 # BUILD_ROOT, SOURCE_ROOT, PYTHON, TEST_AGENT (a libagent agent binary, may
 # be empty), FAKE_CTL (a control socket that never answers, may be empty).
-# Set KEEP_TMP=1 to keep $T after the run.
+# Set KEEP_TMP=1 to keep $T after the run; LIB_NEEDS_AGENTD=no (before
+# sourcing) for a test that runs without agentd.
 #
 # Exit status (meson's exitcode protocol): 0 pass, 77 skip, anything else
 # fail.
@@ -95,7 +97,11 @@ pass() {
 	exit 0
 }
 
-[ -n "$AGENTD" ] && [ -x "$AGENTD" ] || skip "agentd binary not built (AGENTD='$AGENTD')"
+# A test that does not need agentd sets LIB_NEEDS_AGENTD=no before
+# sourcing this file.
+if [ "${LIB_NEEDS_AGENTD:-yes}" != no ]; then
+	[ -n "$AGENTD" ] && [ -x "$AGENTD" ] || skip "agentd binary not built (AGENTD='$AGENTD')"
+fi
 [ -n "$AGENTCTL" ] && [ -x "$AGENTCTL" ] || skip "agentctl binary not built (AGENTCTL='$AGENTCTL')"
 
 T=$(mktemp -d -t a.XXXXXX) || { echo "mktemp failed" >&2; exit 1; }
@@ -136,6 +142,14 @@ pid_alive() {
 # Run a command with the test tag in its environment.
 tagged() {
 	AGENTD_TEST_TAG=$TAG "$@"
+}
+
+# Start a command in the background with the tag, tracked for cleanup;
+# its pid in $SPAWNED_PID.
+spawn_tagged() {
+	AGENTD_TEST_TAG=$TAG "$@" &
+	SPAWNED_PID=$!
+	_LIB_TRACKED+=("$SPAWNED_PID")
 }
 
 # Remember a pid to kill at exit (for processes a test starts itself).
