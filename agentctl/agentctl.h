@@ -119,6 +119,14 @@ typedef int (*ctl_pack_fn)(msgpack_packer *pk, const void *userdata);
 int ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 		struct ctl_reply *ret);
 
+/* ctl_request_flags: the peer going away is expected (shutdown): do not
+ * report it (the caller checks ctl_error_is_gone). */
+#define CTL_REQ_GONE_OK	0x1u
+int ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
+		      unsigned flags, struct ctl_reply *ret);
+/* True for the errors of a peer that closed the connection or exited. */
+bool ctl_error_is_gone(int r);
+
 /* The control socket's path into buf; -ENAMETOOLONG if it does not fit. */
 int ctl_socket_path(char *buf, size_t size);
 

@@ -111,6 +111,13 @@ ctl_report(int r, const char *path)
 	}
 }
 
+bool
+ctl_error_is_gone(int r)
+{
+	return r == -ECONNRESET || r == -ECONNABORTED || r == -EPIPE ||
+	       r == -ESHUTDOWN || r == -ECONNREFUSED;
+}
+
 int
 ctl_error_exit(int r)
 {
@@ -190,6 +197,13 @@ int
 ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 	    struct ctl_reply *ret)
 {
+	return ctl_request_flags(type, pack, userdata, 0, ret);
+}
+
+int
+ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
+		  unsigned flags, struct ctl_reply *ret)
+{
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct proto_builder b;
 	uint64_t corr = ctl_next_corr();
@@ -230,7 +244,7 @@ ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 	}
 	/* ctl_exchange owns req from here. */
 	r = ctl_exchange(path, req, corr, ret);
-	if (r < 0)
+	if (r < 0 && !((flags & CTL_REQ_GONE_OK) && ctl_error_is_gone(r)))
 		ctl_report(r, path);
 	return r;
 }
