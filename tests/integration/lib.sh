@@ -71,7 +71,7 @@ _lib_log() {
 
 # Print a step of the test (shows up in meson's test log).
 step() {
-	printf '# %s\n' "$*"
+	printf '# %s\n' "$*" >&2
 }
 
 skip() {
@@ -306,6 +306,12 @@ agent_pid() {
 	p=$(agent_field "$1" 4)
 	[ "$p" = - ] && p=
 	echo "$p"
+}
+
+# has_pid NAME: true if NAME has a process (for wait_until; never write
+# `wait_until test -n "$(agent_pid X)"`: that is evaluated only once).
+has_pid() {
+	[ -n "$(agent_pid "$1")" ]
 }
 
 # state_is NAME STATE...: true if NAME is in one of the states.
