@@ -15,7 +15,8 @@
 #include "agentctl.h"
 #include "log.h"
 
-#define WAIT_POLL_USEC	(20 * USEC_PER_MSEC)
+#define WAIT_POLL_USEC		(20 * USEC_PER_MSEC)
+#define WAIT_REQUEST_MIN_USEC	(500 * USEC_PER_MSEC)
 
 /* true if state is one of the comma-separated states. */
 static bool
@@ -42,6 +43,7 @@ cmd_wait_exec(int argc, char **argv)
 	usec_t total = arg_timeout;
 	char last[PROTO_NAME_MAX + 1] = "";
 	const char *pending = NULL;
+	bool answered = false;
 	int a;
 
 	if (!*states || states[0] == ',' || strstr(states, ",,"))
@@ -59,11 +61,16 @@ cmd_wait_exec(int argc, char **argv)
 
 		if (left == 0)
 			break;
-		/* Each poll may use what is left of the deadline. */
-		arg_timeout = left;
+		/* Each poll may use what is left of the deadline, and at
+		 * least WAIT_REQUEST_MIN_USEC: a poll just before the
+		 * deadline must not turn a slow answer into "unreachable". */
+		arg_timeout = MAX(left, WAIT_REQUEST_MIN_USEC);
 		r = ctl_fetch_status(argv, (uint32_t)argc, &recs, &n);
+		if (r == -ETIMEDOUT && answered && usec_until(deadline) == 0)
+			break;
 		if (r < 0)
 			return ctl_error_exit(r);
+		answered = true;
 		pending = NULL;
 		for (a = 0; a < argc && !pending; a++) {
 			for (i = 0; i < n; i++)
