@@ -207,6 +207,20 @@ ctl_ok stop web
 ctl_fails 1 ping web
 assert_contains "$ERR" "web is inactive"
 
+step "bash completion: verbs and agent names from this agentd"
+# shellcheck source=../../../agentctl/completion/agentctl.bash
+. "$SOURCE_ROOT/agentctl/completion/agentctl.bash"
+complete_words() {
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_agentctl
+	printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ $//"
+}
+assert_eq "$(complete_words "$AGENTCTL" re)" "reload reset-failed restart"
+assert_eq "$(complete_words "$AGENTCTL" --runtime-dir "$RT" stop w)" "web worker@1 worker@2"
+assert_eq "$(complete_words "$AGENTCTL" --runtime-dir "$RT" kill -s KI)" "KILL"
+
 step "shutdown: agentd stops everything and exits 0"
 ctl_ok status --json
 json_eval "$OUT" '" ".join(str(a["pid"]) for a in j if a["pid"])'
