@@ -162,6 +162,39 @@ struct pending_ctl {
 	usec_t deadline;
 };
 
+/* ---- nng listeners (listener.c) ----------------------------------------- */
+
+struct nng_guard_pipe {
+	uint32_t id;
+	pid_t pid;
+};
+
+struct nng_guard {
+	pthread_mutex_t lock;  /* the fields below it: notifier threads */
+	unsigned pipes_added;
+	struct nng_guard_pipe *live;
+	size_t n_live, cap_live;
+
+	sd_event *event;
+	nng_socket sock;
+	nng_listener l;
+	char path[108];
+	char url[120];
+	int dupfd;
+	sd_event_source *io;
+	sd_event_source *timer;
+	unsigned seen;
+};
+
+/* Listen on ipc://path (mode 0600) and restart the listener if nng stops
+ * accepting. 0 or -errno. */
+int nng_guard_listen(struct nng_guard *g, sd_event *e, nng_socket sock,
+		     const char *path);
+void nng_guard_close(struct nng_guard *g);
+int nng_guard_init(struct nng_guard *g);
+void nng_guard_done(struct nng_guard *g);
+void nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev);
+
 /* ---- the manager -------------------------------------------------------- */
 
 enum manager_phase {
@@ -196,12 +229,14 @@ struct manager {
 	/* control */
 	nng_socket ctl_sock;
 	bool ctl_open;
+	struct nng_guard ctl_guard;
 	sd_event_source *ctl_src;
 	struct pending_ctl *pending;
 
 	/* link */
 	nng_socket link_sock;
 	bool link_open;
+	struct nng_guard link_guard;
 	sd_event_source *link_src;
 
 	/* notify */

@@ -487,31 +487,43 @@ ctl_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/* On an nng thread: only count (see listener.c). */
+static void
+ctl_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct manager *m = arg;
+
+	nng_guard_pipe_event(&m->ctl_guard, p, ev);
+}
+
 int
 control_open(struct manager *m)
 {
-	char url[512];
-	nng_listener l;
-	int rv, fd;
+	char path[512];
+	int rv, fd, r;
 
-	snprintf(url, sizeof(url), "ipc://%s/control.sock", m->runtime_dir);
+	snprintf(path, sizeof(path), "%s/control.sock", m->runtime_dir);
+	rv = nng_guard_init(&m->ctl_guard);
+	if (rv < 0)
+		return rv;
 	rv = nng_rep0_open_raw(&m->ctl_sock);
 	if (rv != 0)
 		return proto_errno_from_nng(rv);
 	m->ctl_open = true;
 	if ((rv = nng_socket_set_size(m->ctl_sock, NNG_OPT_RECVMAXSZ,
 				      PROTO_MSG_MAX)) != 0 ||
-	    (rv = nng_listener_create(&l, m->ctl_sock, url)) != 0 ||
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
-	    (rv = nng_listener_start(l, 0)) != 0 ||
+	    (rv = nng_pipe_notify(m->ctl_sock, NNG_PIPE_EV_ADD_PRE, ctl_pipe_cb,
+				  m)) != 0 ||
+	    (rv = nng_pipe_notify(m->ctl_sock, NNG_PIPE_EV_REM_POST, ctl_pipe_cb,
+				  m)) != 0 ||
 	    (rv = nng_socket_get_int(m->ctl_sock, NNG_OPT_RECVFD, &fd)) != 0) {
-		log_warnx("control: %s: %s", url, nng_strerror(rv));
+		log_warnx("control: %s", nng_strerror(rv));
 		return proto_errno_from_nng(rv);
 	}
-	rv = sd_event_add_io(m->event, &m->ctl_src, fd, EPOLLIN, ctl_recv_cb, m);
-	if (rv < 0)
-		return rv;
-	return 0;
+	r = nng_guard_listen(&m->ctl_guard, m->event, m->ctl_sock, path);
+	if (r < 0)
+		return r;
+	return sd_event_add_io(m->event, &m->ctl_src, fd, EPOLLIN, ctl_recv_cb, m);
 }
 
 void
@@ -526,7 +538,10 @@ control_close(struct manager *m)
 		pending_free(p);
 	}
 	m->ctl_src = sd_event_source_disable_unref(m->ctl_src);
-	if (m->ctl_open)
+	nng_guard_close(&m->ctl_guard);
+	if (m->ctl_open) {
 		nng_close(m->ctl_sock);
+		nng_guard_done(&m->ctl_guard);
+	}
 	m->ctl_open = false;
 }

@@ -109,6 +109,9 @@ link_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	int pid = 0;
 
+	struct manager *m = arg;
+
+	nng_guard_pipe_event(&m->link_guard, p, ev);
 	if (ev != NNG_PIPE_EV_ADD_PRE)
 		return;
 	if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) != 0 || pid <= 0 ||
@@ -270,6 +273,20 @@ link_handle(struct manager *m, nng_msg *msg)
 	}
 	a = link_agent_of_pipe(m, pipe_id);
 	if (!a) {
+		/* a new pipe of a linked agent (after a listener restart) */
+		nng_pipe p = { .id = pipe_id };
+		int pid = 0;
+
+		if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
+		    (a = manager_find_pid(m, (pid_t)pid)) &&
+		    a->unit->type == UNIT_TYPE_AGENT && a->link_pipe) {
+			log_debug("%s: link moved to pipe %u", a->name, pipe_id);
+			a->link_pipe = pipe_id;
+		} else {
+			a = NULL;
+		}
+	}
+	if (!a) {
 		log_warnx("link: %s before hello on pipe %u, closing",
 			  proto_msgtype_to_string(env.type), pipe_id);
 		link_close_pipe(pipe_id);
@@ -356,38 +373,42 @@ link_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 int
 link_open(struct manager *m)
 {
-	char url[512];
-	nng_listener l;
-	int rv, fd;
+	char path[512];
+	int rv, fd, r;
 
-	snprintf(url, sizeof(url), "ipc://%s/link.sock", m->runtime_dir);
+	snprintf(path, sizeof(path), "%s/link.sock", m->runtime_dir);
+	rv = nng_guard_init(&m->link_guard);
+	if (rv < 0)
+		return rv;
 	rv = nng_pair1_open_poly(&m->link_sock);
 	if (rv != 0)
 		return proto_errno_from_nng(rv);
 	m->link_open = true;
-	if ((rv = nng_socket_set_size(m->link_sock, NNG_OPT_RECVMAXSZ,
+	if ((rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_REM_POST,
+				  link_pipe_cb, m)) != 0 ||
+	    (rv = nng_socket_set_size(m->link_sock, NNG_OPT_RECVMAXSZ,
 				      PROTO_MSG_MAX)) != 0 ||
 	    (rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_ADD_PRE,
 				  link_pipe_cb, m)) != 0 ||
-	    (rv = nng_listener_create(&l, m->link_sock, url)) != 0 ||
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
-	    (rv = nng_listener_start(l, 0)) != 0 ||
 	    (rv = nng_socket_get_int(m->link_sock, NNG_OPT_RECVFD, &fd)) != 0) {
-		log_warnx("link: %s: %s", url, nng_strerror(rv));
+		log_warnx("link: %s", nng_strerror(rv));
 		return proto_errno_from_nng(rv);
 	}
-	rv = sd_event_add_io(m->event, &m->link_src, fd, EPOLLIN, link_recv_cb, m);
-	if (rv < 0)
-		return rv;
-	return 0;
+	r = nng_guard_listen(&m->link_guard, m->event, m->link_sock, path);
+	if (r < 0)
+		return r;
+	return sd_event_add_io(m->event, &m->link_src, fd, EPOLLIN, link_recv_cb, m);
 }
 
 void
 link_close(struct manager *m)
 {
 	m->link_src = sd_event_source_disable_unref(m->link_src);
-	if (m->link_open)
+	nng_guard_close(&m->link_guard);
+	if (m->link_open) {
 		nng_close(m->link_sock);
+		nng_guard_done(&m->link_guard);
+	}
 	m->link_open = false;
 	pthread_mutex_lock(&link_pids_lock);
 	free(link_pids);

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * listener.c - nng ipc listeners that survive nng 1.5.2's bug #1518
+ * ("Disconnect during negotiation breaks listener", fixed in 1.6): a peer
+ * that connects and closes before the SP handshake makes the socket stop
+ * taking new pipes from the listener for good (the transport still accepts
+ * and negotiates, but nothing reaches the socket). agentd keeps a duplicate
+ * of the listening socket's fd and watches it: when a connection arrives
+ * and no pipe is added to the socket within LISTENER_STUCK, the listener
+ * is recreated on the same path. Clients (nng dialers) reconnect by
+ * themselves. Healthy listeners cost one wake-up per connection.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/transport/ipc/ipc.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "macro.h"
+
+#define LISTENER_STUCK	(1 * USEC_PER_SEC)
+
+static bool
+guard_pid_live(struct nng_guard *g, pid_t pid)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < g->n_live && !found; i++)
+		found = g->live[i].pid == pid;
+	pthread_mutex_unlock(&g->lock);
+	return found;
+}
+
+static unsigned
+guard_added(struct nng_guard *g)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&g->lock);
+	n = g->pipes_added;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+/* The inode of the listening unix socket bound to path. */
+static int
+unix_listener_inode(const char *path, unsigned long *ret)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	char line[PATH_MAX + 256];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode;
+		unsigned int st;
+		int off = 0;
+		char *p;
+
+		/* Num: RefCount Protocol Flags Type St Inode Path */
+		if (sscanf(line, "%*s %*x %*x %*x %*x %x %lu %n", &st, &inode,
+			   &off) != 2 || off == 0)
+			continue;
+		p = line + off;
+		p[strcspn(p, "\n")] = '\0';
+		if (st == 1 && strcmp(p, path) == 0) {
+			*ret = inode;
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/*
+ * Shut down the connections accepted on path whose peer has no pipe in the
+ * socket (their fds are nng's: shutdown, not close). Connections that nng 1.5.2 negotiated but
+ * never handed to the socket are otherwise never closed, and a client that
+ * sent its request on one would wait forever; req0 clients resend on a new
+ * connection when theirs closes.
+ */
+static void
+unix_shutdown_accepted(struct nng_guard *g, const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	char line[PATH_MAX + 256];
+	unsigned long *inodes = NULL;
+	size_t n = 0;
+	struct dirent *d;
+	DIR *dir;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode, *ni;
+		unsigned int st;
+		int off = 0;
+		char *p;
+
+		if (sscanf(line, "%*s %*x %*x %*x %*x %x %lu %n", &st, &inode,
+			   &off) != 2 || off == 0)
+			continue;
+		p = line + off;
+		p[strcspn(p, "\n")] = '\0';
+		if (st != 3 || strcmp(p, path) != 0)
+			continue;
+		ni = realloc(inodes, (n + 1) * sizeof(*ni));
+		if (!ni)
+			break;
+		inodes = ni;
+		inodes[n++] = inode;
+	}
+	fclose(f);
+	dir = n ? opendir("/proc/self/fd") : NULL;
+	while (dir && (d = readdir(dir))) {
+		char fdpath[64], target[64];
+		unsigned long inode;
+		ssize_t len;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%.20s", d->d_name);
+		len = readlink(fdpath, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (sscanf(target, "socket:[%lu]", &inode) != 1)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			struct ucred cred;
+			socklen_t cl = sizeof(cred);
+			int fd = atoi(d->d_name);
+
+			if (inodes[i] != inode)
+				continue;
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 &&
+			    guard_pid_live(g, cred.pid))
+				continue; /* a pipe the socket has */
+			(void)shutdown(fd, SHUT_RDWR);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	free(inodes);
+}
+
+/* A duplicate of our fd for that socket inode. */
+static int
+dup_socket_fd(unsigned long inode)
+{
+	char want[64];
+	struct dirent *d;
+	DIR *dir;
+	int r = -ENOENT;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		char path[64], target[64];
+		ssize_t n;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%.20s", d->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, want) == 0) {
+			r = fcntl(atoi(d->d_name), F_DUPFD_CLOEXEC, 3);
+			if (r < 0)
+				r = -errno;
+			break;
+		}
+	}
+	closedir(dir);
+	return r;
+}
+
+static int guard_io_cb(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata);
+
+static void
+guard_unwatch(struct nng_guard *g)
+{
+	g->io = sd_event_source_disable_unref(g->io);
+	g->timer = sd_event_source_disable_unref(g->timer);
+	g->dupfd = safe_close(g->dupfd);
+}
+
+static int
+guard_listen(struct nng_guard *g)
+{
+	unsigned long inode;
+	int rv, r;
+
+	if ((rv = nng_listener_create(&g->l, g->sock, g->url)) != 0 ||
+	    (rv = nng_listener_set_int(g->l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
+	    (rv = nng_listener_start(g->l, 0)) != 0) {
+		log_warnx("%s: %s", g->url, nng_strerror(rv));
+		return proto_errno_from_nng(rv);
+	}
+	/* The guard is best effort: without it the listener still works. */
+	r = unix_listener_inode(g->path, &inode);
+	if (r >= 0)
+		r = dup_socket_fd(inode);
+	if (r < 0) {
+		log_debug("%s: cannot watch the listener: %s", g->path,
+			  strerror(-r));
+		return 0;
+	}
+	g->dupfd = r;
+	r = sd_event_add_io(g->event, &g->io, g->dupfd, EPOLLIN, guard_io_cb, g);
+	if (r < 0) {
+		g->dupfd = safe_close(g->dupfd);
+		return 0;
+	}
+	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int
+guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct nng_guard *g = userdata;
+	if (guard_added(g) == g->seen) {
+		log_warnx("%s: nng stopped accepting connections (nng 1.5 bug #1518), restarting the listener",
+			  g->path);
+		guard_unwatch(g);
+		nng_listener_close(g->l);
+		unix_shutdown_accepted(g, g->path);
+		if (guard_listen(g) < 0)
+			log_warnx("%s: cannot listen again, connections will fail",
+				  g->path);
+		return 0;
+	}
+	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* A connection is pending: look again a little later. */
+static int
+guard_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct nng_guard *g = userdata;
+	int r;
+
+	g->seen = guard_added(g);
+	if (!g->timer) {
+		r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
+					       LISTENER_STUCK, USEC_PER_MSEC * 10,
+					       guard_timer_cb, g);
+		if (r < 0)
+			return 0;
+	} else {
+		sd_event_source_set_time_relative(g->timer, LISTENER_STUCK);
+	}
+	sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+int
+nng_guard_init(struct nng_guard *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->dupfd = -1;
+	return -pthread_mutex_init(&g->lock, NULL);
+}
+
+int
+nng_guard_listen(struct nng_guard *g, sd_event *e, nng_socket sock,
+		 const char *path)
+{
+	g->dupfd = -1;
+	g->event = e;
+	g->sock = sock;
+	if ((size_t)snprintf(g->path, sizeof(g->path), "%s", path) >=
+	    sizeof(g->path))
+		return -ENAMETOOLONG;
+	snprintf(g->url, sizeof(g->url), "ipc://%s", path);
+	return guard_listen(g);
+}
+
+/*
+ * From an nng pipe notifier (any thread): a pipe reached the socket
+ * (ADD_PRE) or left it (REM_POST). Counts additions and remembers the peer
+ * pids of live pipes, so a restart spares their connections.
+ */
+void
+nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev)
+{
+	uint32_t id = nng_pipe_id(p);
+	int pid = 0;
+
+	pthread_mutex_lock(&g->lock);
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		g->pipes_added++;
+		(void)nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid);
+		if (g->n_live == g->cap_live) {
+			size_t cap = g->cap_live ? g->cap_live * 2 : 16;
+			struct nng_guard_pipe *n = realloc(g->live, cap * sizeof(*n));
+
+			if (n) {
+				g->live = n;
+				g->cap_live = cap;
+			}
+		}
+		if (g->n_live < g->cap_live) {
+			g->live[g->n_live].id = id;
+			g->live[g->n_live].pid = (pid_t)pid;
+			g->n_live++;
+		}
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (size_t i = 0; i < g->n_live; i++)
+			if (g->live[i].id == id) {
+				g->live[i] = g->live[--g->n_live];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+nng_guard_close(struct nng_guard *g)
+{
+	guard_unwatch(g);
+}
+
+/* After the socket is closed (no notifier runs any more). */
+void
+nng_guard_done(struct nng_guard *g)
+{
+	free(g->live);
+	g->live = NULL;
+	g->n_live = g->cap_live = 0;
+	pthread_mutex_destroy(&g->lock);
+}
