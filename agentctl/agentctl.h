@@ -169,11 +169,16 @@ int ctl_simple(uint32_t type, ctl_pack_fn pack, const void *userdata);
 
 /*
  * Dial url on s without blocking and wait until a pipe is up (0), the
- * dialer was refused (-ECONNREFUSED: nobody listens, or no such file), or
- * the deadline passed (-ETIMEDOUT: somebody accepts but does not speak).
+ * dialer was refused (-ECONNREFUSED: nobody listens, or no such file;
+ * -EACCES; -EPROTO: another SP protocol), or the deadline passed
+ * (-ETIMEDOUT: somebody accepts but does not speak).
  * Never connects outside nng (see dial.c for why).
  */
-int dial_connected(nng_socket s, const char *url, usec_t deadline);
+int dial_connected(nng_socket s, const char *url, usec_t deadline,
+		   nng_dialer *ret_dialer);
+/* After a timeout on a dialed socket: a better error when the dialer was
+ * refused or rejected meanwhile (a pipe can come and be rejected). */
+int dial_refine_error(nng_socket s, nng_dialer d, int r);
 
 /* ---- inbox.c ------------------------------------------------------------ */
 

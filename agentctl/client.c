@@ -55,6 +55,9 @@ ctl_check_path(const char *path)
 		return negative_errno();
 	if (!S_ISSOCK(st.st_mode))
 		return -ENOTSOCK;
+	/* connect(2) to a unix socket needs write permission on it. */
+	if (access(path, W_OK) < 0)
+		return negative_errno();
 	return 0;
 }
 
@@ -92,6 +95,15 @@ ctl_report(int r, const char *path)
 		break;
 	case -ENOTSOCK:
 		log_warnx("%s is not a socket", path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		log_warnx("no permission to use %s (agentd's control socket "
+			  "is for its owner, or its --socket-group)", path);
+		break;
+	case -EPROTO:
+		log_warnx("%s is not agentd's control socket (another "
+			  "protocol)", path);
 		break;
 	case -ETIMEDOUT:
 		log_warnx("no answer from agentd on %s within the timeout",
@@ -135,6 +147,7 @@ ctl_exchange(const char *path, nng_msg *req, uint64_t corr,
 	char url[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	usec_t deadline = usec_add(now_usec(), arg_timeout);
 	nng_socket s = NNG_SOCKET_INITIALIZER;
+	nng_dialer d = NNG_DIALER_INITIALIZER;
 	nng_msg *rep = NULL;
 	struct proto_env env;
 	int rv, r;
@@ -151,7 +164,7 @@ ctl_exchange(const char *path, nng_msg *req, uint64_t corr,
 		r = proto_errno_from_nng(rv);
 		goto out;
 	}
-	r = dial_connected(s, url, deadline);
+	r = dial_connected(s, url, deadline, &d);
 	if (r < 0) {
 		nng_msg_free(req);
 		goto out;
@@ -161,13 +174,13 @@ ctl_exchange(const char *path, nng_msg *req, uint64_t corr,
 	    (rv = nng_sendmsg(s, req, 0)) != 0) {
 		/* nng_sendmsg failed: we still own req. */
 		nng_msg_free(req);
-		r = proto_errno_from_nng(rv);
+		r = dial_refine_error(s, d, proto_errno_from_nng(rv));
 		goto out;
 	}
 	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO,
 				    ctl_ms_left(deadline))) != 0 ||
 	    (rv = nng_recvmsg(s, &rep, 0)) != 0) {
-		r = proto_errno_from_nng(rv);
+		r = dial_refine_error(s, d, proto_errno_from_nng(rv));
 		goto out;
 	}
 	r = proto_env_decode_msg(rep, &env);

@@ -64,7 +64,7 @@ inbox_probe(const char *name, usec_t deadline)
 	if ((rv = nng_push0_open(&s)) != 0)
 		return proto_errno_from_nng(rv);
 	/* A complete nng handshake, then close: see dial.c. */
-	r = dial_connected(s, url, deadline);
+	r = dial_connected(s, url, deadline, NULL);
 	nng_close(s);
 	return r;
 }
@@ -169,7 +169,7 @@ inbox_deliver(const char *name, nng_msg *msg, usec_t deadline)
 		inbox_report(r, name);
 		return r;
 	}
-	r = dial_connected(s, url, deadline);
+	r = dial_connected(s, url, deadline, NULL);
 	if (r < 0) {
 		nng_msg_free(msg);
 		inbox_report(r, name);

@@ -129,6 +129,12 @@ ctl_fails 3 --runtime-dir "$T/echo" --timeout 5s status
 assert_contains "$ERR" "invalid reply"
 ctl_fails 3 --runtime-dir "$T/echo" --timeout 5s stop a
 
+step "a peer speaking another SP protocol: exit 3 at once"
+fake_ctl pair
+OUT=$(timeout 30 "$AGENTCTL" --runtime-dir "$T/pair" --timeout 20s status 2>&1)
+assert_eq "$?" 3 "pair0 peer"
+assert_contains "$OUT" "not agentd's control socket"
+
 step "send/call to an agent without inbox: exit 1"
 ctl_fails 1 --runtime-dir "$T/silent" send nobody note '{}'
 assert_contains "$ERR" "nobody has no inbox"

@@ -7,6 +7,7 @@
  *	                       an envelope
  *	fake-ctl URL echo      answer every request with the request itself
  *	                       (a well-formed envelope of the wrong type)
+ *	fake-ctl URL pair      a pair0 socket: another SP protocol
  *
  * It runs until SIGTERM/SIGINT (or 60 s, so a broken test never leaves it
  * behind for long).
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include <nng/nng.h>
+#include <nng/protocol/pair0/pair.h>
 #include <nng/protocol/reqrep0/rep.h>
 
 static volatile sig_atomic_t quit;
@@ -40,14 +42,19 @@ main(int argc, char **argv)
 
 	if (argc != 3 || (strcmp(argv[2], "silent") != 0 &&
 			  strcmp(argv[2], "garbage") != 0 &&
-			  strcmp(argv[2], "echo") != 0)) {
-		fprintf(stderr, "usage: fake-ctl URL silent|garbage|echo\n");
+			  strcmp(argv[2], "echo") != 0 &&
+			  strcmp(argv[2], "pair") != 0)) {
+		fprintf(stderr, "usage: fake-ctl URL silent|garbage|echo|pair\n");
 		return 2;
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	if ((rv = nng_rep0_open(&s)) != 0 ||
+	if (strcmp(argv[2], "pair") == 0)
+		rv = nng_pair0_open(&s);
+	else
+		rv = nng_rep0_open(&s);
+	if (rv != 0 ||
 	    (rv = nng_setopt_size(s, NNG_OPT_RECVMAXSZ, 1024 * 1024)) != 0 ||
 	    (rv = nng_setopt_ms(s, NNG_OPT_RECVTIMEO, 100)) != 0 ||
 	    (rv = nng_listen(s, argv[1], NULL, 0)) != 0) {
@@ -63,6 +70,10 @@ main(int argc, char **argv)
 			continue;
 		if (rv != 0)
 			break;
+		if (strcmp(argv[2], "pair") == 0) {
+			nng_msg_free(m);
+			continue;
+		}
 		if (strcmp(argv[2], "garbage") == 0) {
 			static const char junk[] = "\xc1\xc1 not msgpack";
 
