@@ -319,6 +319,7 @@ _public_ int64_t
 agent_pipeline_push(agent_pipeline *p, void *input, void (*free_fn)(void *))
 {
 	struct pipe_item *it;
+	int64_t seq;
 
 	if (!p || p->n_stages == 0) {
 		if (input && free_fn)
@@ -340,8 +341,9 @@ agent_pipeline_push(agent_pipeline *p, void *input, void (*free_fn)(void *))
 	it->input = input;
 	it->free_fn = free_fn;
 	p->n_items++;
-	stage_queue(p, 0, it);
-	return it->seq;
+	seq = it->seq;
+	stage_queue(p, 0, it); /* may start and free it */
+	return seq;
 }
 
 _public_ unsigned

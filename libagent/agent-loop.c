@@ -502,7 +502,7 @@ agent_loop_alive(agent_loop *l)
 
 /* One iteration: run ready agents up to the budget, then poll. */
 static int
-loop_iterate(agent_loop *l, uint64_t max_wait)
+loop_iterate(agent_loop *l, uint64_t max_wait, bool (*pred)(void *), void *arg)
 {
 	struct epoll_event evs[32];
 	unsigned budget = AGENT_LOOP_BUDGET;
@@ -526,6 +526,8 @@ loop_iterate(agent_loop *l, uint64_t max_wait)
 			budget = budget > 8 ? budget - 8 : 0;
 	}
 	agent__free_all_zombies(l);
+	if (pred && !pred(arg))
+		max_wait = 0; /* the caller's condition changed: do not block */
 
 	if (l->ready_head || max_wait == 0)
 		timeout = 0;
@@ -582,7 +584,7 @@ agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg)
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(&l->exit_requested, __ATOMIC_RELAXED) &&
 	       pred(arg)) {
-		r = loop_iterate(l, AGENT_USEC_INFINITY);
+		r = loop_iterate(l, AGENT_USEC_INFINITY, pred, arg);
 		if (r < 0)
 			break;
 	}
@@ -618,7 +620,7 @@ agent_loop_iterate(agent_loop *l, uint64_t timeout_usec)
 	if (!l)
 		return -EINVAL;
 	agent__tls_loop = l;
-	r = loop_iterate(l, timeout_usec);
+	r = loop_iterate(l, timeout_usec, NULL, NULL);
 	agent__tls_loop = saved;
 	if (r < 0)
 		return r;

@@ -223,8 +223,10 @@ emit_lines(agent_source *s)
 		}
 		off += n + 1;
 	}
-	memmove(s->lbuf, s->lbuf + off, s->llen - off);
-	s->llen -= off;
+	if (off > 0) {
+		memmove(s->lbuf, s->lbuf + off, s->llen - off);
+		s->llen -= off;
+	}
 	return drained;
 }
 

@@ -733,6 +733,7 @@ flag_begin(agent *a)
 
 	a->flag_handled = true;
 	a->interrupted = true;
+	a->began = true; /* interrupted before begin: begin never runs */
 	if (a->has_pending) {
 		agent__step_free(&a->pending, a);
 		a->has_pending = false;
@@ -815,7 +816,11 @@ agent_interrupt(agent *a, enum agent_level level)
 		agent__xq_push(a->loop, x);
 		return 0;
 	}
+	agent_ref(a);
 	agent__interrupt_local(a, (int)level);
+	if (__atomic_load_n(&a->loop->running, __ATOMIC_ACQUIRE) == 0)
+		agent__free_all_zombies(a->loop);
+	agent_unref(a);
 	return 0;
 }
 
