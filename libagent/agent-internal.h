@@ -261,6 +261,7 @@ struct agent {
 	int64_t pipe_seq;
 	struct agent_pipeline *pipes; /* pipelines owned */
 	bool quiet_exit;              /* no exit message to the parent */
+	bool is_inbox;                /* the inbox delivers to it */
 
 	/* link hooks (agent-link.c) */
 	void (*on_first_step)(agent *a);
@@ -355,5 +356,8 @@ void agent__pipelines_free_all(agent *a);
 void agent__remote_free(agent_loop *l);
 int agent__remote_reply(agent *self, agent_msg *m, int err, void *payload);
 void agent__remote_cancel(agent_loop *l, struct agent_req *r);
+void agent__remote_unblock(agent *a);
+void agent__remote_detach(agent *a);
+void agent__req_abandon(struct agent_req *r);
 
 #endif

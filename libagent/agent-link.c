@@ -1,60 +1,415 @@
 /* SPDX-License-Identifier: MIT */
-/* agent-link.c - placeholder while the link lands. */
+/*
+ * agent-link.c - everything that crosses the process boundary: the link to
+ * agentd (pair1: HELLO, READY, HEARTBEAT, INTERRUPT, STOPPING, EXIT_REPORT),
+ * the agent's inbox (pull0) and sends to other agents' inboxes (one cached
+ * push0 socket per destination), remote requests and their responses, and
+ * agent_main() with its signal handling. nng sockets are polled from the
+ * loop through NNG_OPT_RECVFD; no libagent code runs on nng's threads.
+ */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/transport/ipc/ipc.h>
 
 #include "agent-internal.h"
+#include "proto.h"
+#include "proto-agent.h"
+#include "proto-ctl.h"
+#include "proto-link.h"
 
-void
-agent__remote_free(agent_loop *l)
+#define PUSH_SENDBUF	128
+#define MIN_SZ(a, b)	((a) < (b) ? (a) : (b))
+#define LINK_SENDTIMEO	2000 /* ms: a stuck agentd cannot hang us for long */
+
+struct peer {
+	struct peer *next;
+	char *url;
+	nng_socket sock;
+};
+
+struct agent_remote_ctx {
+	agent_loop *loop;
+	char name[PROTO_NAME_MAX + 1];
+	char runtime_dir[256];
+
+	/* inbox */
+	bool has_inbox;
+	nng_socket inbox;
+	struct agent_io inbox_io;
+	agent *inbox_agent; /* referenced */
+	char inbox_url[PROTO_URL_MAX];
+	bool inbox_blocked;
+
+	/* link */
+	bool has_link;
+	nng_socket link;
+	struct agent_io link_io;
+	agent *link_agent; /* referenced */
+	struct agent_tnode heartbeat;
+	uint64_t watchdog_usec;
+	uint64_t hb_seq;
+
+	struct peer *peers;
+	struct agent_req *pending; /* remote requests by corr (= id) */
+	uint64_t rejected;         /* malformed input dropped */
+};
+
+static const struct agent_msg_type remote_unknown_type = { .name = "remote" };
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
+/* nng starts its threads with the first socket: they inherit this mask, so
+ * the signals the loop handles never land on them. */
+static void
+block_signals(sigset_t *old)
 {
-	(void)l;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-int
-agent__remote_reply(agent *self, agent_msg *m, int err, void *payload)
+static void
+sanitize_name(char *dst, size_t size, const char *src)
 {
-	(void)self; (void)err;
-	if (payload && m->type && m->type->reply_free)
-		m->type->reply_free(payload);
-	return -ENOTCONN;
+	size_t n = 0;
+
+	for (; src && *src && n + 1 < size && n < PROTO_NAME_MAX; src++) {
+		char c = *src;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		    c == '.' || c == ':')
+			dst[n++] = c;
+	}
+	if (n == 0 || dst[0] == '.' || dst[0] == '-')
+		n = (size_t)snprintf(dst, size, "agent");
+	dst[n] = '\0';
 }
 
-void
-agent__remote_cancel(agent_loop *l, struct agent_req *r)
+static struct agent_remote_ctx *
+remote_get(agent_loop *l, agent *hint)
 {
-	(void)l; (void)r;
+	struct agent_remote_ctx *rc = l->remote;
+	const char *e;
+
+	if (rc)
+		return rc;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return NULL;
+	rc->loop = l;
+	e = getenv("AGENTD_NAME");
+	if (e && proto_name_is_valid(e, strlen(e)))
+		snprintf(rc->name, sizeof(rc->name), "%s", e);
+	else
+		sanitize_name(rc->name, sizeof(rc->name),
+			      hint ? hint->def->name : "agent");
+	e = getenv("AGENTD_RUNTIME_DIR");
+	if (e && *e && strlen(e) < sizeof(rc->runtime_dir))
+		snprintf(rc->runtime_dir, sizeof(rc->runtime_dir), "%s", e);
+	l->remote = rc;
+	return rc;
 }
 
-int agent__request_remote(agent *self, const char *name,
-			  const struct agent_msg_type *type, void *payload,
-			  uint64_t timeout_usec, uint64_t tag,
-			  struct agent_await *w);
-int
-agent__request_remote(agent *self, const char *name,
-		      const struct agent_msg_type *type, void *payload,
-		      uint64_t timeout_usec, uint64_t tag, struct agent_await *w)
+static int
+sock_recvfd(nng_socket s, struct agent_io *io, agent_loop *l,
+	    void (*fire)(struct agent_io *, uint32_t))
 {
-	(void)self; (void)name; (void)timeout_usec; (void)tag; (void)w;
-	if (payload && type && type->free)
-		type->free(payload);
-	return -ENOTCONN;
+	int fd, r;
+
+	r = nng_socket_get_int(s, NNG_OPT_RECVFD, &fd);
+	if (r != 0)
+		return proto_errno_from_nng(r);
+	io->fd = fd;
+	io->fire = fire;
+	return agent__io_update(l, io, EPOLLIN);
+}
+
+/* ---- sending envelopes ------------------------------------------------------------- */
+
+static int
+peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
+{
+	struct peer *p;
+	sigset_t old;
+	int r;
+
+	for (p = rc->peers; p; p = p->next)
+		if (strcmp(p->url, url) == 0) {
+			*ret = p->sock;
+			return 0;
+		}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->url = strdup(url);
+	if (!p->url) {
+		free(p);
+		return -ENOMEM;
+	}
+	block_signals(&old);
+	r = nng_push0_open(&p->sock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		goto fail;
+	(void)nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, PUSH_SENDBUF);
+	(void)nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	r = nng_dial(p->sock, url, NULL, 0);
+	if (r != 0) {
+		nng_close(p->sock);
+		goto fail;
+	}
+	p->next = rc->peers;
+	rc->peers = p;
+	*ret = p->sock;
+	return 0;
+fail:
+	free(p->url);
+	free(p);
+	return proto_errno_from_nng(r);
+}
+
+static int
+send_to_url(struct agent_remote_ctx *rc, const char *url, nng_msg *msg)
+{
+	nng_socket s;
+	int r = peer_get(rc, url, &s);
+
+	if (r < 0) {
+		nng_msg_free(msg);
+		return r;
+	}
+	r = nng_sendmsg(s, msg, NNG_FLAG_NONBLOCK);
+	if (r != 0) {
+		nng_msg_free(msg);
+		return proto_errno_from_nng(r);
+	}
+	return 0;
+}
+
+static int
+inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
+	     size_t size)
+{
+	int n;
+
+	if (!name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	if (!rc->runtime_dir[0])
+		return -ENOTCONN;
+	n = snprintf(buf, size, "ipc://%s/inbox/%s.sock", rc->runtime_dir, name);
+	if (n < 0 || (size_t)n >= size || (size_t)n - 6 > 107)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Encode a payload with a type's encoder into a malloc'd body. */
+static int
+encode_body(int (*enc)(const void *, void **, size_t *), const void *payload,
+	    void **buf, size_t *len)
+{
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	if (!enc || !payload)
+		return 0;
+	r = enc(payload, buf, len);
+	if (r < 0)
+		return r;
+	if (*buf && proto_validate_object(*buf, *len) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+send_event(struct agent_remote_ctx *rc, const char *url, const char *kind,
+	   const void *body, size_t len)
+{
+	struct proto_builder b;
+	struct proto_event ev = {
+		.kind = kind, .kind_len = strlen(kind),
+		.body = body, .body_len = len,
+	};
+	nng_msg *msg;
+	int r;
+
+	r = proto_builder_begin(&b, PROTO_MSG_EVENT, 0, 0, rc->name);
+	if (r < 0)
+		return r;
+	r = proto_event_pack(&b.pk, &ev);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		return r;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0)
+		return r;
+	return send_to_url(rc, url, msg);
 }
 
 _public_ int
 agent_send_remote(agent *self, const char *name,
 		  const struct agent_msg_type *type, void *payload)
 {
-	return (int)agent__request_remote(self, name, type, payload, 0, 0, NULL);
+	struct agent_remote_ctx *rc;
+	char url[PROTO_URL_MAX];
+	void *body = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!self || !type || !type->name) {
+		r = -EINVAL;
+		goto out;
+	}
+	rc = remote_get(self->loop, self);
+	if (!rc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		goto out;
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto out;
+	r = send_event(rc, url, type->name, body, len);
+out:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
 }
 
 _public_ int
 agent_send_remote_body(agent *self, const char *name, const char *kind,
 		       const void *body, size_t len)
 {
-	(void)self; (void)name; (void)kind; (void)body; (void)len;
-	return -ENOTCONN;
+	struct agent_remote_ctx *rc;
+	char url[PROTO_URL_MAX];
+	int r;
+
+	if (!self || !kind || !proto_name_is_valid(kind, strlen(kind)))
+		return -EINVAL;
+	if (body && proto_validate_object(body, len) < 0)
+		return -EINVAL;
+	rc = remote_get(self->loop, self);
+	if (!rc)
+		return -ENOMEM;
+	r = inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		return r;
+	return send_event(rc, url, kind, body, len);
+}
+
+int agent__request_remote(agent *self, const char *name,
+			  const struct agent_msg_type *type, void *payload,
+			  uint64_t timeout_usec, uint64_t tag,
+			  struct agent_await *w);
+
+int
+agent__request_remote(agent *self, const char *name,
+		      const struct agent_msg_type *type, void *payload,
+		      uint64_t timeout_usec, uint64_t tag, struct agent_await *w)
+{
+	struct agent_remote_ctx *rc;
+	struct agent_req *req;
+	struct proto_builder b;
+	struct proto_request rq;
+	char url[PROTO_URL_MAX];
+	void *body = NULL;
+	size_t len = 0;
+	nng_msg *msg;
+	int64_t id;
+	int r;
+
+	if (!self || !type || !type->name) {
+		r = -EINVAL;
+		goto fail;
+	}
+	rc = remote_get(self->loop, self);
+	if (!rc) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (!rc->has_inbox) {
+		r = -ENOTCONN; /* no inbox to receive the answer */
+		goto fail;
+	}
+	r = inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		goto fail;
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto fail;
+	if (timeout_usec == 0)
+		timeout_usec = AGENT_REQ_DEFAULT_USEC;
+	id = agent__request_new(self, type, timeout_usec, tag, w, &req);
+	if (id < 0) {
+		r = (int)id;
+		goto fail;
+	}
+	req->remote = true;
+	req->next_remote = rc->pending;
+	rc->pending = req;
+	req->n_ref++;
+	rq.kind = type->name;
+	rq.kind_len = strlen(type->name);
+	rq.reply_to = rc->inbox_url;
+	rq.reply_to_len = strlen(rc->inbox_url);
+	rq.timeout_ms = timeout_usec / 1000 > UINT32_MAX
+				? UINT32_MAX
+				: (uint32_t)(timeout_usec / 1000);
+	rq.body = body;
+	rq.body_len = len;
+	r = proto_builder_begin(&b, PROTO_MSG_REQUEST, 0, (uint64_t)id,
+				rc->name);
+	if (r >= 0) {
+		r = proto_request_pack(&b.pk, &rq);
+		if (r < 0)
+			proto_builder_abort(&b);
+		else
+			r = proto_builder_finish(&b, &msg);
+	}
+	if (r >= 0)
+		r = send_to_url(rc, url, msg);
+	free(body);
+	body = NULL;
+	if (payload && type->free)
+		type->free(payload);
+	if (r < 0) {
+		/* no response will come: withdraw the request */
+		agent__req_abandon(req);
+		agent__req_unref(req);
+		return r;
+	}
+	agent__req_unref(req);
+	return (int)(id > INT32_MAX ? INT32_MAX : id);
+fail:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
 }
 
 _public_ int64_t
@@ -66,24 +421,757 @@ agent_request_remote(agent *self, const char *name,
 				     tag, NULL);
 }
 
+void
+agent__remote_cancel(agent_loop *l, struct agent_req *r)
+{
+	struct agent_remote_ctx *rc = l->remote;
+	struct agent_req **pp;
+
+	if (!rc)
+		return;
+	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
+		if (*pp == r) {
+			*pp = r->next_remote;
+			r->next_remote = NULL;
+			return;
+		}
+}
+
+int
+agent__remote_reply(agent *self, agent_msg *m, int err, void *payload)
+{
+	struct agent_remote_ctx *rc = agent__tls_loop ? agent__tls_loop->remote
+						      : NULL;
+	struct agent_remote_info *ri = m->remote;
+	struct proto_builder b;
+	void *body = NULL;
+	size_t len = 0;
+	nng_msg *msg;
+	int r;
+
+	if (self)
+		rc = self->loop->remote;
+	if (!rc || !ri || !ri->reply_to) {
+		r = -ENOTCONN;
+		goto out;
+	}
+	if (err == 0) {
+		r = encode_body(m->type ? m->type->reply_encode : NULL, payload,
+				&body, &len);
+		if (r < 0)
+			err = r;
+	}
+	r = proto_builder_begin(&b, err ? PROTO_MSG_ERROR : PROTO_MSG_RESPONSE,
+				0, ri->corr, rc->name);
+	if (r < 0)
+		goto out;
+	if (err) {
+		const char *s = strerror(-err);
+		struct proto_result res = { .code = err, .message = s,
+					    .message_len = strlen(s) };
+		r = proto_result_pack(&b.pk, &res);
+	} else {
+		struct proto_response resp = { .body = body, .body_len = len };
+		r = proto_response_pack(&b.pk, &resp);
+	}
+	if (r < 0) {
+		proto_builder_abort(&b);
+		goto out;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r >= 0)
+		r = send_to_url(rc, ri->reply_to, msg);
+out:
+	free(body);
+	if (payload && m->type && m->type->reply_free)
+		m->type->reply_free(payload);
+	return r;
+}
+
+/* ---- the inbox -------------------------------------------------------------------- */
+
+static const struct agent_msg_type *
+type_by_name(agent *a, const char *kind, size_t len)
+{
+	const struct agent_handler *h = a->def->handlers;
+
+	for (; h && h->type; h++)
+		if (h->type->name && strlen(h->type->name) == len &&
+		    memcmp(h->type->name, kind, len) == 0)
+			return h->type;
+	return NULL;
+}
+
+static struct agent_remote_info *
+remote_info(const struct proto_env *env, const void *body, size_t len)
+{
+	struct agent_remote_info *ri = calloc(1, sizeof(*ri));
+
+	if (!ri)
+		return NULL;
+	snprintf(ri->sender, sizeof(ri->sender), "%.*s",
+		 (int)MIN_SZ(env->sender_len, AGENT_NAME_MAX), env->sender);
+	ri->corr = env->corr;
+	if (body && len) {
+		ri->body = malloc(len);
+		if (!ri->body) {
+			free(ri);
+			return NULL;
+		}
+		memcpy(ri->body, body, len);
+		ri->body_len = len;
+	}
+	return ri;
+}
+
+static void
+reject(struct agent_remote_ctx *rc, agent *a, const char *what)
+{
+	rc->rejected++;
+	agent__log(a, 7, "inbox: %s dropped (%llu malformed so far)", what,
+		   (unsigned long long)rc->rejected);
+}
+
+static void
+inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
+	    bool request)
+{
+	struct proto_reader rd;
+	const struct agent_msg_type *type;
+	struct agent_remote_info *ri;
+	const char *kind;
+	size_t kind_len;
+	const void *body;
+	size_t body_len;
+	agent_msg *m;
+	int r;
+
+	proto_reader_init(&rd, env->payload, env->payload_len);
+	if (request) {
+		struct proto_request rq;
+		if (proto_request_unpack(&rd, &rq) < 0 ||
+		    rq.reply_to_len < 7 ||
+		    (strncmp(rq.reply_to, "ipc://", 6) != 0 &&
+		     strncmp(rq.reply_to, "tcp://", 6) != 0)) {
+			reject(rc, a, "malformed request");
+			return;
+		}
+		kind = rq.kind;
+		kind_len = rq.kind_len;
+		body = rq.body;
+		body_len = rq.body_len;
+		ri = remote_info(env, body, body_len);
+		if (ri) {
+			ri->reply_to = strndup(rq.reply_to, rq.reply_to_len);
+			if (!ri->reply_to) {
+				free(ri->body);
+				free(ri);
+				ri = NULL;
+			}
+		}
+	} else {
+		struct proto_event ev;
+		if (proto_event_unpack(&rd, &ev) < 0) {
+			reject(rc, a, "malformed event");
+			return;
+		}
+		kind = ev.kind;
+		kind_len = ev.kind_len;
+		body = ev.body;
+		body_len = ev.body_len;
+		ri = remote_info(env, body, body_len);
+	}
+	if (!ri)
+		return;
+	snprintf(ri->kind, sizeof(ri->kind), "%.*s", (int)kind_len, kind);
+	m = agent__msg_new(a->loop);
+	if (!m) {
+		free(ri->reply_to);
+		free(ri->body);
+		free(ri);
+		return;
+	}
+	m->kind = request ? AGENT_MSG_REQUEST : AGENT_MSG_EVENT;
+	m->remote = ri;
+	type = type_by_name(a, kind, kind_len);
+	m->type = type ? type : &remote_unknown_type;
+	if (type && type->decode && body_len > 0) {
+		r = type->decode(body, body_len, &m->payload);
+		if (r < 0) {
+			m->payload = NULL;
+			if (request)
+				(void)agent_reply_error(a, m, -EBADMSG);
+			else
+				m->replied = true;
+			reject(rc, a, "undecodable body");
+			agent_msg_unref(m);
+			return;
+		}
+	}
+	r = agent__enqueue(a, m);
+	if (r < 0) {
+		if (request)
+			(void)agent_reply_error(a, m, r);
+		agent_msg_unref(m);
+	}
+}
+
+static void
+inbox_response(struct agent_remote_ctx *rc, agent *a,
+	       const struct proto_env *env, bool error)
+{
+	struct proto_reader rd;
+	struct agent_req *req, **pp;
+	struct agent_remote_info *ri;
+	void *payload = NULL;
+	int err = 0;
+
+	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
+		if ((uint64_t)(*pp)->id == env->corr)
+			break;
+	req = *pp;
+	if (!req) {
+		agent__log(a, 7, "inbox: response %llu matches no request "
+			   "(late or unknown), dropped",
+			   (unsigned long long)env->corr);
+		return;
+	}
+	proto_reader_init(&rd, env->payload, env->payload_len);
+	if (error) {
+		struct proto_result res;
+		if (proto_result_unpack(&rd, &res) < 0) {
+			reject(rc, a, "malformed error response");
+			err = -EBADMSG;
+		} else
+			err = res.code < 0 && res.code > -4096 ? res.code : -EIO;
+		ri = remote_info(env, NULL, 0);
+	} else {
+		struct proto_response resp;
+		if (proto_response_unpack(&rd, &resp) < 0) {
+			reject(rc, a, "malformed response");
+			err = -EBADMSG;
+			ri = remote_info(env, NULL, 0);
+		} else {
+			ri = remote_info(env, resp.body, resp.body_len);
+			if (req->type && req->type->reply_decode &&
+			    resp.body_len > 0 &&
+			    req->type->reply_decode(resp.body, resp.body_len,
+						    &payload) < 0) {
+				payload = NULL;
+				err = -EBADMSG;
+			}
+		}
+	}
+	/* agent__req_deliver -> req_abandon unlinks it from the table */
+	agent__req_deliver(req, err, payload, ri);
+}
+
+static void
+inbox_unblock_check(struct agent_remote_ctx *rc);
+
+static void
+inbox_fire(struct agent_io *io, uint32_t revents)
+{
+	struct agent_remote_ctx *rc =
+		container_of(io, struct agent_remote_ctx, inbox_io);
+	agent *a = rc->inbox_agent;
+
+	(void)revents;
+	for (int i = 0; i < 256; i++) {
+		struct proto_env env;
+		nng_msg *msg;
+		int r;
+
+		if (!a) {
+			/* the agent is gone: drain and drop */
+			if (nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK) != 0)
+				return;
+			nng_msg_free(msg);
+			continue;
+		}
+		if (a->phase == PHASE_RUNNING && a->mb_user >= a->capacity &&
+		    a->def->full_policy == AGENT_FULL_REJECT) {
+			/* backpressure: leave it in the socket */
+			rc->inbox_blocked = true;
+			agent__io_remove(rc->loop, io);
+			return;
+		}
+		r = nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK);
+		if (r != 0)
+			return;
+		r = proto_env_decode_msg(msg, &env);
+		if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_AGENT) {
+			reject(rc, a, "malformed envelope");
+			nng_msg_free(msg);
+			continue;
+		}
+		switch (env.type) {
+		case PROTO_MSG_EVENT:
+			inbox_event(rc, a, &env, false);
+			break;
+		case PROTO_MSG_REQUEST:
+			inbox_event(rc, a, &env, true);
+			break;
+		case PROTO_MSG_RESPONSE:
+			inbox_response(rc, a, &env, false);
+			break;
+		case PROTO_MSG_ERROR:
+			inbox_response(rc, a, &env, true);
+			break;
+		default:
+			reject(rc, a, "unexpected message type");
+			break;
+		}
+		nng_msg_free(msg);
+	}
+}
+
+static void
+inbox_unblock_check(struct agent_remote_ctx *rc)
+{
+	agent *a = rc->inbox_agent;
+
+	if (!rc->inbox_blocked || !a || a->mb_user >= a->capacity)
+		return;
+	rc->inbox_blocked = false;
+	(void)agent__io_update(rc->loop, &rc->inbox_io, EPOLLIN);
+}
+
+void
+agent__remote_unblock(agent *a)
+{
+	if (a->loop->remote && a->loop->remote->inbox_agent == a)
+		inbox_unblock_check(a->loop->remote);
+}
+
+/* a is being freed: the remote context holds no reference, forget it */
+void
+agent__remote_detach(agent *a)
+{
+	struct agent_remote_ctx *rc = a->loop->remote;
+
+	if (!rc)
+		return;
+	if (rc->inbox_agent == a)
+		rc->inbox_agent = NULL;
+	if (rc->link_agent == a)
+		rc->link_agent = NULL;
+}
+
 _public_ int
 agent_listen(agent *a, const char *url)
 {
-	(void)a; (void)url;
-	return -EOPNOTSUPP;
+	struct agent_remote_ctx *rc;
+	nng_listener lst;
+	sigset_t old;
+	int r;
+
+	if (!a || !url || strlen(url) >= PROTO_URL_MAX)
+		return -EINVAL;
+	rc = remote_get(a->loop, a);
+	if (!rc)
+		return -ENOMEM;
+	if (rc->has_inbox)
+		return -EALREADY;
+	if (strncmp(url, "ipc://", 6) == 0) {
+		/* the directory may not exist yet (standalone) */
+		char dir[PROTO_URL_MAX], *slash;
+		snprintf(dir, sizeof(dir), "%s", url + 6);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			(void)mkdir(dir, 0700);
+		}
+	}
+	block_signals(&old);
+	r = nng_pull0_open(&rc->inbox);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return proto_errno_from_nng(r);
+	(void)nng_socket_set_size(rc->inbox, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	r = nng_listener_create(&lst, rc->inbox, url);
+	if (r == 0 && strncmp(url, "ipc://", 6) == 0)
+		r = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if (r == 0)
+		r = nng_listener_start(lst, 0);
+	if (r != 0) {
+		nng_close(rc->inbox);
+		return proto_errno_from_nng(r);
+	}
+	r = sock_recvfd(rc->inbox, &rc->inbox_io, a->loop, inbox_fire);
+	if (r < 0) {
+		nng_close(rc->inbox);
+		return r;
+	}
+	rc->has_inbox = true;
+	rc->inbox_agent = a; /* weak: detached when a is freed */
+	a->is_inbox = true;
+	snprintf(rc->inbox_url, sizeof(rc->inbox_url), "%s", url);
+	return 0;
 }
+
+/* ---- the link to agentd ------------------------------------------------------------- */
+
+static int
+link_send(struct agent_remote_ctx *rc, uint32_t type,
+	  int (*pack)(msgpack_packer *, const void *), const void *arg)
+{
+	struct proto_builder b;
+	nng_msg *msg;
+	int r;
+
+	if (!rc->has_link)
+		return -ENOTCONN;
+	r = proto_builder_begin(&b, type, 0, 0, rc->name);
+	if (r < 0)
+		return r;
+	r = pack(&b.pk, arg);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		return r;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0)
+		return r;
+	r = nng_sendmsg(rc->link, msg, 0);
+	if (r != 0) {
+		nng_msg_free(msg);
+		return proto_errno_from_nng(r);
+	}
+	return 0;
+}
+
+static int
+pack_empty(msgpack_packer *pk, const void *arg)
+{
+	(void)arg;
+	return proto_empty_pack(pk);
+}
+
+static int
+pack_hello(msgpack_packer *pk, const void *arg)
+{
+	return proto_hello_pack(pk, arg);
+}
+
+static int
+pack_heartbeat(msgpack_packer *pk, const void *arg)
+{
+	return proto_heartbeat_pack(pk, arg);
+}
+
+static int
+pack_text(msgpack_packer *pk, const void *arg)
+{
+	return proto_text_pack(pk, arg);
+}
+
+static int
+pack_exit(msgpack_packer *pk, const void *arg)
+{
+	return proto_exit_report_pack(pk, arg);
+}
+
+static void
+heartbeat_fire(struct agent_tnode *n)
+{
+	struct agent_remote_ctx *rc =
+		container_of(n, struct agent_remote_ctx, heartbeat);
+	struct proto_heartbeat hb = { .seq = ++rc->hb_seq };
+
+	(void)link_send(rc, PROTO_MSG_HEARTBEAT, pack_heartbeat, &hb);
+	if (rc->watchdog_usec)
+		agent__tnode_arm(rc->loop, n,
+				 agent__now() + rc->watchdog_usec / 2);
+}
+
+static void
+link_fire(struct agent_io *io, uint32_t revents)
+{
+	struct agent_remote_ctx *rc =
+		container_of(io, struct agent_remote_ctx, link_io);
+	agent *a = rc->link_agent;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		if (!a) {
+			nng_msg *drop;
+			if (nng_recvmsg(rc->link, &drop, NNG_FLAG_NONBLOCK) != 0)
+				return;
+			nng_msg_free(drop);
+			continue;
+		}
+		struct proto_env env;
+		struct proto_reader rd;
+		nng_msg *msg;
+		int r = nng_recvmsg(rc->link, &msg, NNG_FLAG_NONBLOCK);
+
+		if (r != 0)
+			return;
+		r = proto_env_decode_msg(msg, &env);
+		if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_LINK) {
+			reject(rc, a, "malformed link message");
+			nng_msg_free(msg);
+			continue;
+		}
+		proto_reader_init(&rd, env.payload, env.payload_len);
+		switch (env.type) {
+		case PROTO_MSG_HELLO_ACK: {
+			struct proto_hello_ack ack;
+			if (proto_hello_ack_unpack(&rd, &ack) < 0) {
+				reject(rc, a, "malformed hello-ack");
+				break;
+			}
+			rc->watchdog_usec = ack.watchdog_usec;
+			if (ack.watchdog_usec)
+				agent__tnode_arm(rc->loop, &rc->heartbeat,
+						 agent__now() +
+							 ack.watchdog_usec / 2);
+			if (ack.stop_timeout_usec && a)
+				a->grace_usec = ack.stop_timeout_usec / 4 * 3;
+			break;
+		}
+		case PROTO_MSG_INTERRUPT: {
+			struct proto_interrupt in;
+			int level;
+			if (proto_interrupt_unpack(&rd, &in) < 0) {
+				reject(rc, a, "malformed interrupt");
+				break;
+			}
+			level = in.level >= PROTO_LEVEL_ABORT ? AGENT_LEVEL_ABORT
+				: in.level >= PROTO_LEVEL_FLAG ? AGENT_LEVEL_FLAG
+				: in.level >= PROTO_LEVEL_EVENT ? AGENT_LEVEL_EVENT
+							       : AGENT_LEVEL_FLAG;
+			agent__log(a, 7, "agentd asks for an interruption at %d",
+				   level);
+			if (a)
+				agent__interrupt_local(a, level);
+			break;
+		}
+		default:
+			agent__log(a, 7, "link: %s ignored",
+				   proto_msgtype_to_string(env.type));
+			break;
+		}
+		nng_msg_free(msg);
+	}
+}
+
+static void
+link_first_step(agent *a)
+{
+	struct agent_remote_ctx *rc = a->loop->remote;
+
+	if (rc)
+		(void)link_send(rc, PROTO_MSG_READY, pack_empty, NULL);
+}
+
+static void
+link_on_end(agent *a)
+{
+	struct agent_remote_ctx *rc = a->loop->remote;
+
+	if (!rc)
+		return;
+	if (a->phase == PHASE_ENDING) {
+		struct proto_text t = { .text = "stopping", .len = 8 };
+		(void)link_send(rc, PROTO_MSG_STOPPING, pack_text, &t);
+		agent__tnode_disarm(rc->loop, &rc->heartbeat);
+	} else {
+		const char *msg = a->error ? strerror(-a->error) : "";
+		struct proto_exit_report er = {
+			.reason = (uint32_t)a->reason,
+			.code = a->error,
+			.message = msg,
+			.message_len = strlen(msg),
+		};
+		(void)link_send(rc, PROTO_MSG_EXIT_REPORT, pack_exit, &er);
+	}
+}
+
+static int
+link_open(agent *a, const char *url)
+{
+	struct agent_remote_ctx *rc = remote_get(a->loop, a);
+	struct proto_hello h = { 0 };
+	sigset_t old;
+	int r;
+
+	if (!rc)
+		return -ENOMEM;
+	block_signals(&old);
+	r = nng_pair1_open(&rc->link);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return proto_errno_from_nng(r);
+	(void)nng_socket_set_size(rc->link, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	(void)nng_socket_set_ms(rc->link, NNG_OPT_SENDTIMEO, LINK_SENDTIMEO);
+	r = nng_dial(rc->link, url, NULL, 0);
+	if (r != 0) {
+		nng_close(rc->link);
+		return proto_errno_from_nng(r);
+	}
+	r = sock_recvfd(rc->link, &rc->link_io, a->loop, link_fire);
+	if (r < 0) {
+		nng_close(rc->link);
+		return r;
+	}
+	rc->has_link = true;
+	rc->link_agent = a; /* weak */
+	agent__tnode_init(&rc->heartbeat, heartbeat_fire);
+	a->on_first_step = link_first_step;
+	a->on_end = link_on_end;
+
+	snprintf(h.name, sizeof(h.name), "%s", rc->name);
+	h.pid = (uint32_t)getpid();
+	h.inbox = rc->has_inbox ? rc->inbox_url : "";
+	h.inbox_len = strlen(h.inbox);
+	return link_send(rc, PROTO_MSG_HELLO, pack_hello, &h);
+}
+
+void
+agent__remote_free(agent_loop *l)
+{
+	struct agent_remote_ctx *rc = l->remote;
+
+	if (!rc)
+		return;
+	if (rc->has_link) {
+		agent__io_remove(l, &rc->link_io);
+		agent__tnode_disarm(l, &rc->heartbeat);
+		nng_close(rc->link);
+	}
+	if (rc->has_inbox) {
+		agent__io_remove(l, &rc->inbox_io);
+		nng_close(rc->inbox);
+	}
+	while (rc->peers) {
+		struct peer *p = rc->peers;
+		rc->peers = p->next;
+		nng_close(p->sock);
+		free(p->url);
+		free(p);
+	}
+	l->remote = NULL;
+	free(rc);
+}
+
+/* ---- agent_main ----------------------------------------------------------------------- */
+
+struct sigctx {
+	struct agent_io io;
+	agent *a;
+	int count;
+};
+
+static void
+signal_fire(struct agent_io *io, uint32_t revents)
+{
+	struct sigctx *sc = container_of(io, struct sigctx, io);
+	struct signalfd_siginfo si;
+	int level;
+
+	(void)revents;
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT)
+			continue;
+		sc->count++;
+		/* escalate: the first is FLAG, the next ABORT */
+		level = sc->a->level < AGENT_LEVEL_FLAG ? AGENT_LEVEL_FLAG
+							: AGENT_LEVEL_ABORT;
+		agent__log(sc->a, 7, "signal %u: interrupting at %d",
+			   si.ssi_signo, level);
+		agent__interrupt_local(sc->a, level);
+	}
+}
+
+static bool
+main_alive(void *arg)
+{
+	agent *a = arg;
+
+	/* an abort that cannot complete (a sync state still running on a
+	 * worker) ends the process anyway */
+	return a->phase != PHASE_ENDED && !a->abort_pending;
+}
+
+int agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg);
 
 _public_ int
 agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 {
-	agent *a;
-	int r;
+	struct sigctx sc = { 0 };
+	agent_loop *l = NULL;
+	sigset_t set, old;
+	const char *link, *inbox;
+	agent *a = NULL;
+	int r, status;
 
-	(void)argc; (void)argv;
-	r = agent_new(&a, NULL, def, self);
+	(void)argc;
+	(void)argv;
+	if (!def)
+		return AGENT_EXIT_FAILED;
+	/* block before the first nng call, for every thread to come */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+
+	r = agent_loop_new(&l);
 	if (r < 0)
-		return 1;
-	r = agent_run(a);
+		return AGENT_EXIT_FAILED;
+	r = agent_new(&a, l, def, self);
+	if (r < 0) {
+		agent_loop_unref(l);
+		return AGENT_EXIT_FAILED;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sc.io.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	sc.io.fire = signal_fire;
+	sc.a = a;
+	if (sc.io.fd >= 0)
+		(void)agent__io_update(l, &sc.io, EPOLLIN);
+
+	inbox = getenv("AGENTD_INBOX");
+	if (inbox && *inbox) {
+		r = agent_listen(a, inbox);
+		if (r < 0)
+			agent__log(a, 3, "cannot listen on %s: %s", inbox,
+				   strerror(-r));
+	}
+	link = getenv("AGENTD_LINK");
+	if (link && *link) {
+		r = link_open(a, link);
+		if (r < 0)
+			agent__log(a, 3, "cannot link to agentd at %s: %s",
+				   link, strerror(-r));
+	}
+	(void)agent_start(a);
+	r = agent__loop_run_while(l, main_alive, a);
+	if (a->phase == PHASE_ENDED)
+		status = a->reason;
+	else if (a->abort_pending) {
+		/* a sync state holds the agent: report and leave without
+		 * waiting for it (the process ends with us) */
+		struct agent_remote_ctx *rc = l->remote;
+		struct proto_exit_report er = { .reason = AGENT_EXIT_ABORTED };
+		if (rc)
+			(void)link_send(rc, PROTO_MSG_EXIT_REPORT, pack_exit,
+					&er);
+		return AGENT_EXIT_ABORTED;
+	} else
+		status = r < 0 ? AGENT_EXIT_FAILED : AGENT_EXIT_ABORTED;
+	if (sc.io.fd >= 0) {
+		agent__io_remove(l, &sc.io);
+		close(sc.io.fd);
+	}
 	agent_unref(a);
-	return r < 0 ? 1 : r;
+	agent_loop_unref(l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return status;
 }

@@ -304,6 +304,8 @@ agent__dequeue(agent *a)
 		a->mb_user--;
 		if (_unlikely_(a->sources != NULL))
 			agent__sources_unblock(a);
+		if (_unlikely_(a->is_inbox))
+			agent__remote_unblock(a);
 	}
 	return m;
 }
@@ -436,8 +438,8 @@ out_unlink(struct agent_req *r)
 }
 
 /* Mark r done without delivering anything; drop the caller's hold. */
-static void
-req_abandon(struct agent_req *r)
+void
+agent__req_abandon(struct agent_req *r)
 {
 	agent *c = r->caller;
 
@@ -490,7 +492,7 @@ agent__req_deliver(struct agent_req *r, int err, void *payload,
 	r->await = NULL;
 	if (w)
 		w->req = NULL;
-	req_abandon(r);
+	agent__req_abandon(r);
 	if (m) {
 		if (w)
 			agent__complete(w, m);
@@ -546,7 +548,7 @@ void
 agent__cancel_outgoing(agent *a)
 {
 	while (a->out_head)
-		req_abandon(a->out_head);
+		agent__req_abandon(a->out_head);
 }
 
 static int64_t
@@ -575,7 +577,7 @@ request_local(agent *self, agent *to, const struct agent_msg_type *type,
 	m = agent__msg_new(self->loop);
 	if (!m) {
 		payload_free(type, payload);
-		req_abandon(r);
+		agent__req_abandon(r);
 		return -ENOMEM;
 	}
 	m->kind = AGENT_MSG_REQUEST;
@@ -586,7 +588,7 @@ request_local(agent *self, agent *to, const struct agent_msg_type *type,
 	e = agent__enqueue(to, m);
 	if (e < 0) {
 		m->replied = true; /* no -EPIPE response: the caller gets e */
-		req_abandon(r);
+		agent__req_abandon(r);
 		agent_msg_unref(m);
 		return e;
 	}
@@ -713,7 +715,7 @@ agent__cancel_awaits(agent *a)
 				struct agent_req *r = w->req;
 				r->await = NULL;
 				w->req = NULL;
-				req_abandon(r);
+				agent__req_abandon(r);
 			}
 			break;
 		case AWAIT_CHILD:

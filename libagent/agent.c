@@ -128,6 +128,7 @@ agent_free(agent *a)
 		a->fn_free(a->fn_arg);
 	if (a->def->free_self && a->self)
 		a->def->free_self(a->self);
+	agent__remote_detach(a);
 	agent__tls_loop = saved;
 	free(a);
 	agent_loop_unref(l);

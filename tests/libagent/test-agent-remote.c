@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-agent-remote.c - messages between agents of different loops over
+ * their nng inboxes (the path two agent processes use under agentd):
+ * events, requests with a msgpack body and their responses in FIFO order,
+ * an error travelling back, an unknown kind, an unreachable name, and an
+ * interruption from another thread. Two loops on two threads stand in for
+ * two processes; each gets its own AGENTD_NAME when its inbox is set up.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include <agent/agent.h>
+
+static char trace[2048];
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+tr(const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	pthread_mutex_lock(&trace_lock);
+	n = strlen(trace);
+	if (n && n < sizeof(trace) - 1)
+		trace[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(trace + n, sizeof(trace) - n, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&trace_lock);
+}
+
+/* a uint64 payload packed as one msgpack integer */
+static int
+u64_encode(const void *p, void **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_uint64(&pk, *(const uint64_t *)p);
+	*buf = sb.data;
+	*len = sb.size;
+	return 0;
+}
+
+static int
+u64_decode(const void *buf, size_t len, void **ret)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	uint64_t *v;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != len || u.data.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		msgpack_unpacked_destroy(&u);
+		return -EBADMSG;
+	}
+	v = malloc(sizeof(*v));
+	*v = u.data.via.u64;
+	msgpack_unpacked_destroy(&u);
+	*ret = v;
+	return 0;
+}
+
+static uint64_t *
+num(uint64_t v)
+{
+	uint64_t *p = malloc(sizeof(*p));
+	*p = v;
+	return p;
+}
+
+static const struct agent_msg_type msg_hello = {
+	.name = "hello",
+	.free = free,
+	.encode = u64_encode,
+	.decode = u64_decode,
+};
+
+static const struct agent_msg_type msg_double = {
+	.name = "double",
+	.free = free,
+	.encode = u64_encode,
+	.decode = u64_decode,
+	.reply_free = free,
+	.reply_encode = u64_encode,
+	.reply_decode = u64_decode,
+};
+
+static const struct agent_msg_type msg_unknown = { .name = "nosuchkind" };
+
+/* ---- beta: the server, on its own thread ------------------------------------ */
+
+static int
+beta_on_hello(agent *a, agent_msg *m)
+{
+	uint64_t *v = agent_msg_payload(m);
+
+	tr("beta:hello:%llu:from:%s", (unsigned long long)*v,
+	   agent_msg_sender_name(m));
+	return 0;
+}
+
+static int
+beta_on_double(agent *a, agent_msg *m)
+{
+	uint64_t *v = agent_msg_payload(m);
+
+	if (*v == 13)
+		return -EACCES;
+	return agent_reply(a, m, num(*v * 2));
+}
+
+static const struct agent_handler beta_handlers[] = {
+	{ .type = &msg_hello, .on_event = beta_on_hello },
+	{ .type = &msg_double, .on_request = beta_on_double },
+	{ 0 },
+};
+
+static const struct agent_def beta_def = {
+	.name = "beta",
+	.handlers = beta_handlers,
+	.finalize = NULL,
+};
+
+struct beta_thread {
+	agent *a;
+	int reason;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready;
+};
+
+static void *
+beta_main(void *arg)
+{
+	struct beta_thread *bt = arg;
+
+	pthread_mutex_lock(&bt->lock);
+	bt->ready = true;
+	pthread_cond_signal(&bt->cond);
+	pthread_mutex_unlock(&bt->lock);
+	bt->reason = agent_run(bt->a);
+	return NULL;
+}
+
+/* ---- alpha: the client -------------------------------------------------------- */
+
+static int
+alpha_on_resp(agent *a, agent_msg *m)
+{
+	uint64_t *v = agent_msg_payload(m);
+
+	if (agent_msg_error(m))
+		tr("alpha:r%llu:err%d", (unsigned long long)agent_msg_tag(m),
+		   agent_msg_error(m));
+	else
+		tr("alpha:r%llu:%llu", (unsigned long long)agent_msg_tag(m),
+		   (unsigned long long)*v);
+	return 0;
+}
+
+static int
+alpha_on_unknown_resp(agent *a, agent_msg *m)
+{
+	tr("alpha:unknown:err%d", agent_msg_error(m));
+	return agent_shutdown(a);
+}
+
+static const struct agent_handler alpha_handlers[] = {
+	{ .type = &msg_double, .on_response = alpha_on_resp },
+	{ .type = &msg_unknown, .on_response = alpha_on_unknown_resp },
+	{ 0 },
+};
+
+static agent_step
+alpha_begin(agent *a)
+{
+	assert_int_equal(agent_send_remote(a, "beta", &msg_hello, num(7)), 0);
+	assert_true(agent_request_remote(a, "beta", &msg_double, num(21), 0,
+					 1) > 0);
+	assert_true(agent_request_remote(a, "beta", &msg_double, num(13), 0,
+					 2) > 0);
+	assert_true(agent_request_remote(a, "beta", &msg_double, num(50), 0,
+					 3) > 0);
+	assert_true(agent_request_remote(a, "beta", &msg_unknown, NULL, 0, 4) >
+		    0);
+	/* nobody listens there */
+	assert_int_equal(agent_send_remote(a, "gamma", &msg_hello, num(1)),
+			 -ECONNREFUSED);
+	assert_int_equal(agent_send_remote(a, "../etc", &msg_hello, num(1)),
+			 -EINVAL);
+	return agent_events();
+}
+
+static const struct agent_def alpha_def = {
+	.name = "alpha",
+	.begin = alpha_begin,
+	.handlers = alpha_handlers,
+};
+
+static void
+test_remote_events_requests(void **state)
+{
+	char dir[] = "/tmp/la.XXXXXX";
+	char url[256];
+	struct beta_thread bt = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				  .cond = PTHREAD_COND_INITIALIZER };
+	pthread_t th;
+	agent *alpha;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+
+	setenv("AGENTD_NAME", "beta", 1);
+	assert_int_equal(agent_new(&bt.a, NULL, &beta_def, NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/beta.sock", dir);
+	assert_int_equal(agent_listen(bt.a, url), 0);
+	assert_int_equal(agent_start(bt.a), 0);
+
+	setenv("AGENTD_NAME", "alpha", 1);
+	assert_int_equal(agent_new(&alpha, NULL, &alpha_def, NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/alpha.sock", dir);
+	assert_int_equal(agent_listen(alpha, url), 0);
+
+	assert_int_equal(pthread_create(&th, NULL, beta_main, &bt), 0);
+	pthread_mutex_lock(&bt.lock);
+	while (!bt.ready)
+		pthread_cond_wait(&bt.cond, &bt.lock);
+	pthread_mutex_unlock(&bt.lock);
+
+	assert_int_equal(agent_run(alpha), AGENT_EXIT_DONE);
+	/* stop beta from this thread: goes through its loop's queue */
+	assert_int_equal(agent_interrupt(bt.a, AGENT_LEVEL_FLAG), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(bt.reason, AGENT_EXIT_INTERRUPTED);
+
+	/* one sender, one receiver: FIFO; the error travelled back */
+	assert_string_equal(trace, "beta:hello:7:from:alpha alpha:r1:42 "
+				   "alpha:r2:err-13 alpha:r3:100 "
+				   "alpha:unknown:err-95");
+	agent_unref(alpha);
+	agent_unref(bt.a);
+	snprintf(url, sizeof(url), "%s/inbox", dir);
+	(void)rmdir(url);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_NAME");
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_remote_events_requests),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
