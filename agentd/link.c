@@ -76,6 +76,18 @@ link_pid_known(pid_t pid)
 	return found;
 }
 
+/* The peer pid of an ipc pipe, or 0. */
+static pid_t
+link_peer_pid(nng_pipe p)
+{
+	uint64_t pid = 0;
+
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) != 0 ||
+	    pid == 0 || pid > INT32_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
 /*
  * Our direct child? Covers the few microseconds between the spawn and
  * link_pid_add(): the hello is checked against the agent's pid anyway.
@@ -114,7 +126,8 @@ link_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	nng_guard_pipe_event(&m->link_guard, p, ev);
 	if (ev != NNG_PIPE_EV_ADD_PRE)
 		return;
-	if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) != 0 || pid <= 0 ||
+	pid = link_peer_pid(p);
+	if (pid <= 0 ||
 	    (!link_pid_known((pid_t)pid) && !link_pid_is_child((pid_t)pid)))
 		nng_pipe_close(p);
 }
@@ -213,7 +226,8 @@ link_handle_hello(struct manager *m, uint32_t pipe_id,
 		return;
 	}
 	a = manager_find_agent(m, h.name);
-	if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) != 0 || !a ||
+	pid = link_peer_pid(p);
+	if (pid <= 0 || !a ||
 	    a->pid != (pid_t)pid || h.pid != (uint32_t)pid ||
 	    a->unit->type != UNIT_TYPE_AGENT) {
 		log_warnx("link: hello from pid %d as '%s' does not match an agent we started, closing",
@@ -277,8 +291,8 @@ link_handle(struct manager *m, nng_msg *msg)
 		nng_pipe p = { .id = pipe_id };
 		int pid = 0;
 
-		if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
-		    (a = manager_find_pid(m, (pid_t)pid)) &&
+		pid = link_peer_pid(p);
+		if (pid > 0 && (a = manager_find_pid(m, (pid_t)pid)) &&
 		    a->unit->type == UNIT_TYPE_AGENT && a->link_pipe) {
 			log_debug("%s: link moved to pipe %u", a->name, pipe_id);
 			a->link_pipe = pipe_id;

@@ -305,12 +305,12 @@ void
 nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev)
 {
 	uint32_t id = nng_pipe_id(p);
-	int pid = 0;
+	uint64_t pid = 0;
 
 	pthread_mutex_lock(&g->lock);
 	if (ev == NNG_PIPE_EV_ADD_PRE) {
 		g->pipes_added++;
-		(void)nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid);
+		(void)nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid);
 		if (g->n_live == g->cap_live) {
 			size_t cap = g->cap_live ? g->cap_live * 2 : 16;
 			struct nng_guard_pipe *n = realloc(g->live, cap * sizeof(*n));
