@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-agent-link.c - agent_main() as agentd sees it: the test plays
+ * agentd on a pair1 listener, spawns link-agent with AGENTD_LINK, and
+ * checks HELLO [name, pid, inbox], READY after begin, HEARTBEATs once
+ * HELLO_ACK asks for a watchdog, INTERRUPT FLAG -> STOPPING ->
+ * EXIT_REPORT and exit status 2. Standalone (no AGENTD_LINK): SIGTERM is
+ * FLAG (status 2), a second SIGTERM ABORT (status 3).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+
+#include "proto.h"
+#include "proto-link.h"
+
+extern char **environ;
+
+static char *helper;
+static char mode_actor[] = "actor";
+static char mode_stubborn[] = "stubborn";
+
+static pid_t
+spawn_helper(char *mode, char **env, int *out_fd)
+{
+	char *argv[] = { helper, mode, NULL };
+	posix_spawn_file_actions_t fa;
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	assert_int_equal(posix_spawn(&pid, helper, &fa, NULL, argv, env), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	*out_fd = p[0];
+	return pid;
+}
+
+/* read one line from fd (blocking; the helper writes it promptly) */
+static void
+read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r <= 0 || c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+}
+
+static int
+wait_status(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void
+recv_env(nng_socket s, struct proto_env *env, nng_msg **msg)
+{
+	assert_int_equal(nng_recvmsg(s, msg, 0), 0);
+	assert_int_equal(proto_env_decode_msg(*msg, env), 0);
+}
+
+/* the next message that is not a heartbeat */
+static uint32_t
+recv_skip_heartbeats(nng_socket s, struct proto_env *env, nng_msg **msg,
+		     int *heartbeats)
+{
+	for (;;) {
+		recv_env(s, env, msg);
+		if (env->type != PROTO_MSG_HEARTBEAT)
+			return env->type;
+		(*heartbeats)++;
+		nng_msg_free(*msg);
+	}
+}
+
+static void
+send_payload(nng_socket s, uint32_t type, const void *arg)
+{
+	struct proto_builder b;
+	nng_msg *msg;
+
+	assert_int_equal(proto_builder_begin(&b, type, 0, 0, "agentd"), 0);
+	if (type == PROTO_MSG_HELLO_ACK)
+		assert_int_equal(proto_hello_ack_pack(&b.pk, arg), 0);
+	else
+		assert_int_equal(proto_interrupt_pack(&b.pk, arg), 0);
+	assert_int_equal(proto_builder_finish(&b, &msg), 0);
+	assert_int_equal(nng_sendmsg(s, msg, 0), 0);
+}
+
+static void
+test_linked(void **state)
+{
+	char dir[] = "/tmp/la.XXXXXX";
+	char url[256], inbox[256], e_link[300], e_inbox[300], e_dir[300];
+	char *env[] = { e_link, e_inbox, e_dir, "AGENTD_NAME=linky", NULL };
+	struct proto_hello_ack ack = { .watchdog_usec = 100000,
+				       .stop_timeout_usec = 4000000 };
+	struct proto_interrupt in = { .level = PROTO_LEVEL_FLAG };
+	struct proto_reader rd;
+	struct proto_env ev;
+	struct proto_hello h;
+	struct proto_exit_report er;
+	nng_socket s;
+	nng_msg *msg;
+	int out, heartbeats = 0;
+	char line[64];
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "ipc://%s/link.sock", dir);
+	snprintf(inbox, sizeof(inbox), "ipc://%s/inbox/linky.sock", dir);
+	snprintf(e_link, sizeof(e_link), "AGENTD_LINK=%s", url);
+	snprintf(e_inbox, sizeof(e_inbox), "AGENTD_INBOX=%s", inbox);
+	snprintf(e_dir, sizeof(e_dir), "AGENTD_RUNTIME_DIR=%s", dir);
+
+	assert_int_equal(nng_pair1_open(&s), 0);
+	assert_int_equal(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000), 0);
+	assert_int_equal(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
+					     PROTO_MSG_MAX), 0);
+	assert_int_equal(nng_listen(s, url, NULL, 0), 0);
+
+	pid = spawn_helper(mode_actor, env, &out);
+
+	recv_env(s, &ev, &msg);
+	assert_int_equal(ev.type, PROTO_MSG_HELLO);
+	proto_reader_init(&rd, ev.payload, ev.payload_len);
+	assert_int_equal(proto_hello_unpack(&rd, &h), 0);
+	assert_string_equal(h.name, "linky");
+	assert_int_equal(h.pid, (uint32_t)pid);
+	assert_int_equal(h.inbox_len, strlen(inbox));
+	assert_memory_equal(h.inbox, inbox, h.inbox_len);
+	nng_msg_free(msg);
+	send_payload(s, PROTO_MSG_HELLO_ACK, &ack);
+
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+			 PROTO_MSG_READY);
+	nng_msg_free(msg);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	/* heartbeats come every watchdog/2 */
+	while (heartbeats < 2) {
+		recv_env(s, &ev, &msg);
+		assert_int_equal(ev.type, PROTO_MSG_HEARTBEAT);
+		heartbeats++;
+		nng_msg_free(msg);
+	}
+
+	send_payload(s, PROTO_MSG_INTERRUPT, &in);
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+			 PROTO_MSG_STOPPING);
+	nng_msg_free(msg);
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+			 PROTO_MSG_EXIT_REPORT);
+	proto_reader_init(&rd, ev.payload, ev.payload_len);
+	assert_int_equal(proto_exit_report_unpack(&rd, &er), 0);
+	assert_int_equal(er.reason, PROTO_EXIT_INTERRUPTED);
+	nng_msg_free(msg);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
+	nng_close(s);
+	snprintf(url, sizeof(url), "%s/inbox", dir);
+	(void)rmdir(url);
+	snprintf(url, sizeof(url), "%s/link.sock", dir);
+	(void)unlink(url);
+	(void)rmdir(dir);
+}
+
+static void
+test_standalone_sigterm(void **state)
+{
+	char *env[] = { NULL };
+	char line[64];
+	int out;
+	pid_t pid;
+
+	/* one SIGTERM: FLAG, on_interrupt runs, status 2 */
+	pid = spawn_helper(mode_actor, env, &out);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
+
+	/* a shutdown state that never ends: the second SIGTERM aborts */
+	pid = spawn_helper(mode_stubborn, env, &out);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(wait_status(pid), PROTO_EXIT_ABORTED);
+	close(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_linked),
+		cmocka_unit_test(test_standalone_sigterm),
+	};
+	sigset_t set;
+
+	helper = argc > 1 ? argv[1] : getenv("LINK_AGENT");
+	if (!helper) {
+		fprintf(stderr, "usage: test-agent-link PATH-TO-link-agent\n");
+		return 2;
+	}
+	/* as nng wants: block before the first nng call */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
