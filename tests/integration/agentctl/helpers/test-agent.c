@@ -6,6 +6,7 @@
  *   request "count"  answers the number of "note" events so far
  *   request "echo"   answers its own body
  *   request "fail"   answers the error -EINVAL
+ *   request "hang"   never answers (kept until the agent ends)
  * Anything else gets libagent's default (-EOPNOTSUPP for a request).
  */
 #include <errno.h>
@@ -17,6 +18,8 @@
 
 struct test_self {
 	uint64_t notes;
+	agent_msg *held[16]; /* "hang" requests, never answered */
+	unsigned n_held;
 };
 
 /* A reply that is a ready msgpack object (buf, len). */
@@ -70,6 +73,7 @@ static const struct agent_msg_type echo_type = {
 	.name = "echo", .reply_free = free, .reply_encode = raw_encode,
 };
 static const struct agent_msg_type fail_type = { .name = "fail" };
+static const struct agent_msg_type hang_type = { .name = "hang" };
 
 static int
 on_note(agent *a, agent_msg *m)
@@ -114,17 +118,39 @@ on_fail(agent *a, agent_msg *m)
 	return -EINVAL;
 }
 
+static int
+on_hang(agent *a, agent_msg *m)
+{
+	struct test_self *self = agent_self(a);
+
+	if (self->n_held == sizeof(self->held) / sizeof(self->held[0]))
+		return -ENOBUFS;
+	self->held[self->n_held++] = agent_msg_ref(m);
+	return AGENT_REPLY_LATER;
+}
+
+static void
+test_finalize(agent *a, enum agent_exit_reason reason)
+{
+	struct test_self *self = agent_self(a);
+
+	while (self->n_held > 0)
+		agent_msg_unref(self->held[--self->n_held]);
+}
+
 static const struct agent_handler handlers[] = {
 	{ .type = &note_type, .on_event = on_note },
 	{ .type = &count_type, .on_request = on_count },
 	{ .type = &echo_type, .on_request = on_echo },
 	{ .type = &fail_type, .on_request = on_fail },
+	{ .type = &hang_type, .on_request = on_hang },
 	{ 0 },
 };
 
 static const struct agent_def test_def = {
 	.name = "test-agent",
 	.handlers = handlers,
+	.finalize = test_finalize,
 };
 
 int
