@@ -157,6 +157,17 @@ enum await_kind {
 	AWAIT_FD,
 	AWAIT_REQUEST,
 	AWAIT_CHILD,
+	AWAIT_EXTERNAL,
+};
+
+/* shared between the await (loop) and the waker's holder (any thread) */
+struct agent_waker {
+	int refs;                 /* atomic: the await + the holder */
+	agent_loop *loop;
+	struct agent_await *w;    /* loop side; NULL once cancelled */
+	int err;
+	void *payload;
+	void (*free_fn)(void *);
 };
 
 struct agent_await {
@@ -169,6 +180,7 @@ struct agent_await {
 	struct agent_io io;
 	struct agent_req *req;
 	agent *child;   /* referenced */
+	struct agent_waker *waker;
 };
 
 /* ---- agents ----------------------------------------------------------------- */

@@ -620,7 +620,9 @@ agent_loop_iterate(agent_loop *l, uint64_t timeout_usec)
 	if (!l)
 		return -EINVAL;
 	agent__tls_loop = l;
+	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	r = loop_iterate(l, timeout_usec, NULL, NULL);
+	__atomic_sub_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	agent__tls_loop = saved;
 	if (r < 0)
 		return r;

@@ -39,6 +39,7 @@ _public_ const struct agent_msg_type agent_type_fd = { .name = "fd",
 							.free = free };
 _public_ const struct agent_msg_type agent_type_exit = { .name = "exit",
 							  .free = exit_free };
+_public_ const struct agent_msg_type agent_type_wake = { .name = "wake" };
 _public_ const struct agent_msg_type agent_type_pipeline_output = {
 	.name = "pipeline-output"
 };
@@ -658,6 +659,16 @@ await_unlink(struct agent_await *w)
 	w->next = w->prev = NULL;
 }
 
+static void
+waker_release(struct agent_waker *k)
+{
+	if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		if (k->payload && k->free_fn)
+			k->free_fn(k->payload);
+		free(k);
+	}
+}
+
 /* The await fired: queue its completion for the waiting state. */
 void
 agent__complete(struct agent_await *w, agent_msg *m)
@@ -673,6 +684,11 @@ agent__complete(struct agent_await *w, agent_msg *m)
 	if (w->child) {
 		agent_unref(w->child);
 		w->child = NULL;
+	}
+	if (w->waker) {
+		w->waker->w = NULL;
+		waker_release(w->waker);
+		w->waker = NULL;
 	}
 	m->await = w;
 	m->next = NULL;
@@ -723,6 +739,12 @@ agent__cancel_awaits(agent *a)
 				if (w->child->joiner == w)
 					w->child->joiner = NULL;
 				agent_unref(w->child);
+			}
+			break;
+		case AWAIT_EXTERNAL:
+			if (w->waker) {
+				w->waker->w = NULL;
+				waker_release(w->waker);
 			}
 			break;
 		}
@@ -912,5 +934,89 @@ agent_await_child(agent *a, agent *child, agent_await_fn cb)
 		return -ENOMEM;
 	w->child = agent_ref(child);
 	child->joiner = w;
+	return 0;
+}
+
+/* ---- external completions (wakers) -------------------------------------------------- */
+
+/* on the loop: deliver a wake queued by agent_waker_wake */
+static void
+waker_deliver(void *arg)
+{
+	struct agent_waker *k = arg;
+	struct agent_await *w = k->w;
+	agent_msg *m;
+
+	if (w && (m = agent__msg_new(k->loop))) {
+		m->type = &agent_type_wake;
+		m->err = k->err;
+		m->payload = k->payload;
+		m->payload_free = k->free_fn;
+		m->control = true;
+		k->payload = NULL;
+		agent__complete(w, m); /* releases the await's reference */
+	}
+	waker_release(k); /* the holder's reference */
+}
+
+_public_ int
+agent_await_external(agent *a, agent_await_fn cb, agent_waker **ret)
+{
+	struct agent_waker *k;
+	struct agent_await *w;
+	int r = await_check(a, cb);
+
+	if (r < 0)
+		return r;
+	if (!ret)
+		return -EINVAL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	w = await_new(a, AWAIT_EXTERNAL, cb);
+	if (!w) {
+		free(k);
+		return -ENOMEM;
+	}
+	k->refs = 2;
+	k->loop = a->loop;
+	k->w = w;
+	w->waker = k;
+	*ret = k;
+	return 0;
+}
+
+_public_ int
+agent_waker_wake(agent_waker *k, int err, void *payload,
+		 void (*free_fn)(void *))
+{
+	struct agent_xq *x;
+
+	if (!k) {
+		if (payload && free_fn)
+			free_fn(payload);
+		return -EINVAL;
+	}
+	k->err = err > 0 ? -err : err;
+	k->payload = payload;
+	k->free_fn = free_fn;
+	if (agent__on_loop(k->loop)) {
+		waker_deliver(k);
+		return 0;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		/* cannot queue: the wake is lost, the await stays pending
+		 * until its state is left */
+		k->payload = NULL;
+		if (payload && free_fn)
+			free_fn(payload);
+		waker_release(k);
+		return -ENOMEM;
+	}
+	x->kind = XQ_CALL;
+	x->fn = waker_deliver;
+	x->arg = k;
+	agent__xq_push(k->loop, x);
 	return 0;
 }

@@ -1623,6 +1623,67 @@ test_custom_performer(void **state)
 	agent_unref(a);
 }
 
+/* ---- 15. external completions (an nng aio callback, a thread) ----------------- */
+
+static void *
+waker_thread(void *arg)
+{
+	agent_waker *k = arg;
+	struct timespec ts = { 0, 1000000 };
+	long *v = malloc(sizeof(*v));
+
+	nanosleep(&ts, NULL);
+	*v = 42;
+	agent_waker_wake(k, 0, v, free);
+	return NULL;
+}
+
+static agent_step
+wake_cb(agent *a, void *data, agent_msg *m)
+{
+	long *v = agent_msg_payload(m);
+
+	tr("woken:%d:%ld:%s", agent_msg_error(m), *v,
+	   pthread_equal(pthread_self(), *(pthread_t *)agent_self(a))
+		   ? "loop-thread" : "other-thread");
+	return agent_stop();
+}
+
+static agent_step
+ext_once(agent *a, void *data)
+{
+	agent_waker *k;
+	pthread_t *th = data;
+
+	assert_int_equal(agent_await_external(a, wake_cb, &k), 0);
+	assert_int_equal(pthread_create(th, NULL, waker_thread, k), 0);
+	return agent_wait();
+}
+
+static const struct agent_state state_ext = { .name = "ext", .once = ext_once };
+
+static agent_step
+ext_begin(agent *a)
+{
+	return agent_async(&state_ext, agent_get_result(a));
+}
+
+static const struct agent_def ext_def = { .name = "ext", .begin = ext_begin };
+
+static void
+test_external_wake(void **state)
+{
+	pthread_t self = pthread_self(), th;
+	agent *a;
+
+	assert_int_equal(agent_new(&a, NULL, &ext_def, &self), 0);
+	agent_set_result(a, &th, NULL); /* where the state keeps its thread */
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_string_equal(trace, "woken:0:42:loop-thread");
+	agent_unref(a);
+}
+
 int
 main(void)
 {
@@ -1654,6 +1715,7 @@ main(void)
 		cmocka_unit_test_setup(test_pipeline, setup),
 		cmocka_unit_test_setup(test_parallel, setup),
 		cmocka_unit_test_setup(test_custom_performer, setup),
+		cmocka_unit_test_setup(test_external_wake, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,9 @@
  *  - Thread rules: everything runs on the loop's thread unless marked
  *    "any thread" (safe from any thread) or "sync states" (to be called
  *    from a sync state's callbacks on its worker thread). A sync state
- *    owns its agent while it runs: only those functions may touch it.
+ *    owns its agent while it runs: from it call only agent_self(),
+ *    agent_send*() (any thread), agent_is_interrupted(), agent_parallel(),
+ *    agent_set_result()/agent_get_result() and the accessors.
  *  - Payload ownership: a function that takes a payload takes ownership,
  *    also on failure (it is freed with the type's free/reply_free).
  *
@@ -89,8 +91,9 @@ void agent_log_set(agent_log_fn fn, void *userdata);
  */
 int agent_loop_new(agent_loop **ret);
 agent_loop *agent_loop_ref(agent_loop *l);
-/* Drop a reference. The last unref aborts agents still alive (ABORT, no
- * finalize), joins the worker threads and frees everything. */
+/* Drop a reference. Every agent holds a reference to its loop, so the
+ * loop lives while agents (alive or not) are referenced; the last unref
+ * joins the worker threads and frees everything. */
 agent_loop *agent_loop_unref(agent_loop *l);
 
 /*
@@ -270,7 +273,8 @@ int agent_send_tagged(agent *to, const struct agent_msg_type *type,
  * ends first) arrives in self's mailbox as an AGENT_MSG_RESPONSE for
  * type's on_response handler, in FIFO order, with tag. timeout_usec 0
  * means the default of 30 s; AGENT_USEC_INFINITY is not allowed (every
- * request has a timeout). Loop thread. Returns a request id > 0, or
+ * request has a timeout). Loop thread; both agents on the same loop
+ * (-EXDEV otherwise: use the remote form). Returns a request id > 0, or
  * -errno as agent_send() (then no response will come).
  */
 int64_t agent_request(agent *self, agent *to,
@@ -350,6 +354,22 @@ int agent_await_request_remote(agent *a, const char *name,
  * mailbox. -ESRCH if child has already ended (its agent_type_exit message
  * is then in the mailbox), -EBUSY if someone awaits it already. */
 int agent_await_child(agent *a, agent *child, agent_await_fn cb);
+
+/*
+ * An await completed by code outside libagent, from any thread: an nng
+ * aio callback (nng's HTTP client, a req0 context), a thread of your own.
+ * *ret is a one-shot waker: call agent_waker_wake() exactly once, from any
+ * thread; it queues the completion on the agent's loop (the callback never
+ * runs on the caller's thread) and releases the waker. cb then receives an
+ * agent_type_wake message with err (agent_msg_error()) and payload (owned
+ * by the message, freed with free_fn). If the state was left in the
+ * meantime the wake is discarded (payload freed). Loop thread for the
+ * await; any thread for the wake.
+ */
+typedef struct agent_waker agent_waker;
+int agent_await_external(agent *a, agent_await_fn cb, agent_waker **ret);
+int agent_waker_wake(agent_waker *w, int err, void *payload,
+		     void (*free_fn)(void *));
 
 /* ---- sync states: CPU work on the pool (crb: DoSync + rayon) ------------ */
 
@@ -440,6 +460,7 @@ extern const struct agent_msg_type agent_type_data;
 extern const struct agent_msg_type agent_type_source_end; /* payload NULL */
 extern const struct agent_msg_type agent_type_fd;
 extern const struct agent_msg_type agent_type_exit;
+extern const struct agent_msg_type agent_type_wake;   /* agent_waker_wake */
 /* pipeline outputs: payload = the last stage's result, tag = input seq,
  * agent_msg_error() = the stage's error when an item failed */
 extern const struct agent_msg_type agent_type_pipeline_output;
