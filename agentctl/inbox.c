@@ -196,6 +196,7 @@ int
 inbox_listen_private(nng_socket *ret, char *url, size_t size)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
+	nng_listener l;
 	char dir[SUN_PATH_MAX];
 	int rv, n;
 
@@ -216,7 +217,18 @@ inbox_listen_private(nng_socket *ret, char *url, size_t size)
 	if ((rv = nng_pull0_open(&s)) != 0)
 		return proto_errno_from_nng(rv);
 	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX)) != 0 ||
-	    (rv = nng_listen(s, url, NULL, 0)) != 0) {
+	    (rv = nng_listener_create(&l, s, url)) != 0) {
+		nng_close(s);
+		return proto_errno_from_nng(rv);
+	}
+	/* Only our user may answer (an ipc file; abstract sockets have no
+	 * permissions, and the answer must still carry our corr). */
+	if (strncmp(url, "ipc://", 6) == 0 &&
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
+		nng_close(s);
+		return proto_errno_from_nng(rv);
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0) {
 		nng_close(s);
 		return proto_errno_from_nng(rv);
 	}
