@@ -171,7 +171,6 @@ struct nng_guard_pipe {
 
 struct nng_guard {
 	pthread_mutex_t lock;  /* the fields below it: notifier threads */
-	unsigned pipes_added;
 	struct nng_guard_pipe *live;
 	size_t n_live, cap_live;
 
@@ -183,7 +182,8 @@ struct nng_guard {
 	int dupfd;
 	sd_event_source *io;
 	sd_event_source *timer;
-	unsigned seen;
+	unsigned long prev[64];  /* pipe-less connections at the last check */
+	size_t n_prev;
 };
 
 /* Listen on ipc://path (mode 0600) and restart the listener if nng stops

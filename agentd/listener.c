@@ -5,10 +5,12 @@
  * that connects and closes before the SP handshake makes the socket stop
  * taking new pipes from the listener for good (the transport still accepts
  * and negotiates, but nothing reaches the socket). agentd keeps a duplicate
- * of the listening socket's fd and watches it: when a connection arrives
- * and no pipe is added to the socket within LISTENER_STUCK, the listener
- * is recreated on the same path. Clients (nng dialers) reconnect by
- * themselves. Healthy listeners cost one wake-up per connection.
+ * of the listening socket's fd and watches it: after a connection arrives,
+ * the connections accepted on the path are checked every LISTENER_CHECK;
+ * one that still has no pipe in the socket at two checks in a row means
+ * the listener is wedged, and it is recreated on the same path (the stuck
+ * connections are shut down; clients get an error and can retry).
+ * Healthy listeners cost a wake-up and a scan per connection.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +30,8 @@
 #include "log.h"
 #include "macro.h"
 
-#define LISTENER_STUCK	(1 * USEC_PER_SEC)
+#define LISTENER_CHECK	(500 * USEC_PER_MSEC)
+#define GUARD_INODES_MAX	64
 
 static bool
 guard_pid_live(struct nng_guard *g, pid_t pid)
@@ -40,17 +43,6 @@ guard_pid_live(struct nng_guard *g, pid_t pid)
 		found = g->live[i].pid == pid;
 	pthread_mutex_unlock(&g->lock);
 	return found;
-}
-
-static unsigned
-guard_added(struct nng_guard *g)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&g->lock);
-	n = g->pipes_added;
-	pthread_mutex_unlock(&g->lock);
-	return n;
 }
 
 /* The inode of the listening unix socket bound to path. */
@@ -86,24 +78,25 @@ unix_listener_inode(const char *path, unsigned long *ret)
 }
 
 /*
- * Shut down the connections accepted on path whose peer has no pipe in the
- * socket (their fds are nng's: shutdown, not close). Connections that nng 1.5.2 negotiated but
- * never handed to the socket are otherwise never closed, and a client that
- * sent its request on one would wait forever; req0 clients resend on a new
- * connection when theirs closes.
+ * The connections accepted on path that carry no pipe of the socket (their
+ * peer has no live pipe): up to max inodes in out. With do_shutdown, shut
+ * them down (their fds are nng's: shutdown, not close). Connections that
+ * nng 1.5.2 negotiated but never handed to the socket are otherwise never
+ * closed, and a client that sent its request on one waits forever.
  */
-static void
-unix_shutdown_accepted(struct nng_guard *g, const char *path)
+static size_t
+guard_scan(struct nng_guard *g, bool do_shutdown, unsigned long *out,
+	   size_t max)
 {
 	FILE *f = fopen("/proc/net/unix", "re");
 	char line[PATH_MAX + 256];
 	unsigned long *inodes = NULL;
-	size_t n = 0;
+	size_t n = 0, n_out = 0;
 	struct dirent *d;
 	DIR *dir;
 
 	if (!f)
-		return;
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long inode, *ni;
 		unsigned int st;
@@ -115,7 +108,7 @@ unix_shutdown_accepted(struct nng_guard *g, const char *path)
 			continue;
 		p = line + off;
 		p[strcspn(p, "\n")] = '\0';
-		if (st != 3 || strcmp(p, path) != 0)
+		if (st != 3 || strcmp(p, g->path) != 0)
 			continue;
 		ni = realloc(inodes, (n + 1) * sizeof(*ni));
 		if (!ni)
@@ -149,12 +142,16 @@ unix_shutdown_accepted(struct nng_guard *g, const char *path)
 			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 &&
 			    guard_pid_live(g, cred.pid))
 				continue; /* a pipe the socket has */
-			(void)shutdown(fd, SHUT_RDWR);
+			if (n_out < max)
+				out[n_out++] = inode;
+			if (do_shutdown)
+				(void)shutdown(fd, SHUT_RDWR);
 		}
 	}
 	if (dir)
 		closedir(dir);
 	free(inodes);
+	return n_out;
 }
 
 /* A duplicate of our fd for that socket inode. */
@@ -194,6 +191,7 @@ dup_socket_fd(unsigned long inode)
 
 static int guard_io_cb(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
+static int guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void
 guard_unwatch(struct nng_guard *g)
@@ -234,41 +232,64 @@ guard_listen(struct nng_guard *g)
 	return 0;
 }
 
+/*
+ * Checking mode: every LISTENER_CHECK, look for accepted connections
+ * without a pipe. One seen at two checks in a row is stuck (a healthy
+ * handshake takes microseconds): restart the listener. No such
+ * connection: back to waiting for the next connection.
+ */
 static int
 guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct nng_guard *g = userdata;
-	if (guard_added(g) == g->seen) {
-		log_warnx("%s: nng stopped accepting connections (nng 1.5 bug #1518), restarting the listener",
+	unsigned long now[GUARD_INODES_MAX];
+	bool stuck = false;
+	size_t n;
+
+	n = guard_scan(g, false, now, ELEMENTSOF(now));
+	for (size_t i = 0; i < n && !stuck; i++)
+		for (size_t k = 0; k < g->n_prev && !stuck; k++)
+			stuck = now[i] == g->prev[k];
+	if (stuck) {
+		log_warnx("%s: a connection is stuck before reaching the socket (nng 1.5 bug #1518?), restarting the listener",
 			  g->path);
 		guard_unwatch(g);
 		nng_listener_close(g->l);
-		unix_shutdown_accepted(g, g->path);
+		(void)guard_scan(g, true, now, ELEMENTSOF(now));
+		g->n_prev = 0;
 		if (guard_listen(g) < 0)
 			log_warnx("%s: cannot listen again, connections will fail",
 				  g->path);
 		return 0;
 	}
-	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+	if (n == 0) {
+		g->n_prev = 0;
+		sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	memcpy(g->prev, now, n * sizeof(now[0]));
+	g->n_prev = n;
+	sd_event_source_set_time_relative(g->timer, LISTENER_CHECK);
+	sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
 	return 0;
 }
 
-/* A connection is pending: look again a little later. */
+/* A connection arrives: enter checking mode. */
 static int
 guard_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct nng_guard *g = userdata;
 	int r;
 
-	g->seen = guard_added(g);
+	g->n_prev = 0;
 	if (!g->timer) {
 		r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
-					       LISTENER_STUCK, USEC_PER_MSEC * 10,
+					       LISTENER_CHECK, USEC_PER_MSEC * 10,
 					       guard_timer_cb, g);
 		if (r < 0)
 			return 0;
 	} else {
-		sd_event_source_set_time_relative(g->timer, LISTENER_STUCK);
+		sd_event_source_set_time_relative(g->timer, LISTENER_CHECK);
 	}
 	sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
 	return 0;
@@ -309,7 +330,6 @@ nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev)
 
 	pthread_mutex_lock(&g->lock);
 	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		g->pipes_added++;
 		(void)nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid);
 		if (g->n_live == g->cap_live) {
 			size_t cap = g->cap_live ? g->cap_live * 2 : 16;

@@ -8,6 +8,9 @@ write_unit a.agent <<EOF2
 ExecStart=/bin/sleep 1000
 Type=exec
 EOF2
+# Restarting a wedged nng listener leaks inside nng 1.5.2 (not ours).
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan-nng.supp"
+
 ctl_works() {
 	ctl status a
 	[ "$RC" = 0 ]
