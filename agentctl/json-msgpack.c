@@ -228,14 +228,16 @@ mp_key_to_string(struct proto_reader *rd, unsigned depth, char **ret,
 		r = proto_read_str(rd, &s, &len, PROTO_MSG_MAX);
 		if (r < 0)
 			return r;
-		*ret = strndup(s, len);
-		*ret_len = len;
+		/* JSON keys are text: invalid UTF-8 cannot be one. */
+		if (!utf8_valid((const uint8_t *)s, len))
+			return -EBADMSG;
+		/* memcpy, not strndup: a key may hold NUL bytes. */
+		*ret = malloc(len + 1);
 		if (!*ret)
 			return -ENOMEM;
-		if (!utf8_valid((const uint8_t *)s, len)) {
-			free(*ret);
-			return -EBADMSG;
-		}
+		memcpy(*ret, s, len);
+		(*ret)[len] = '\0';
+		*ret_len = len;
 		return 0;
 	}
 	/* Any other key: its JSON text ("1", "true", "[1,2]"). */

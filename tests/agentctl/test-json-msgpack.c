@@ -139,6 +139,8 @@ test_msgpack_specials(void **state)
 	static const uint8_t nan[] = { 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0 };
 	/* str with invalid UTF-8 -> byte array */
 	static const uint8_t badstr[] = { 0xa2, 0xc3, 0x28 };
+	/* {"a\0b": 1}: a key with a NUL byte */
+	static const uint8_t nulkey[] = { 0x81, 0xa3, 'a', 0, 'b', 0x01 };
 
 	check_mp(u64max, sizeof(u64max), "1.8446744073709552e19");
 	check_mp(intkey, sizeof(intkey), "{\"1\":\"x\"}");
@@ -147,6 +149,7 @@ test_msgpack_specials(void **state)
 	check_mp(ext, sizeof(ext), "{\"ext\":5,\"data\":[7]}");
 	check_mp(nan, sizeof(nan), "null");
 	check_mp(badstr, sizeof(badstr), "[195,40]");
+	check_mp(nulkey, sizeof(nulkey), "{\"a\\u0000b\":1}");
 }
 
 static void
@@ -157,6 +160,8 @@ test_msgpack_malformed(void **state)
 	static const uint8_t huge_arr[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t trunc_str[] = { 0xa5, 'a', 'b' };
 	static const uint8_t reserved[] = { 0xc1 };
+	/* {"\xff": 1}: a key that is not UTF-8 */
+	static const uint8_t badkey[] = { 0x81, 0xa1, 0xff, 0x01 };
 	uint8_t deep[PROTO_DEPTH_MAX + 10];
 	json_t *j = NULL;
 
@@ -171,10 +176,66 @@ test_msgpack_malformed(void **state)
 	assert_int_equal(msgpack_to_json(reserved, sizeof(reserved), &j),
 			 -EBADMSG);
 	assert_int_equal(msgpack_to_json("", 0, &j), -EBADMSG);
+	assert_int_equal(msgpack_to_json(badkey, sizeof(badkey), &j), -EBADMSG);
 	memset(deep, 0x91, sizeof(deep)); /* [[[[... */
 	deep[sizeof(deep) - 1] = 0xc0;
 	assert_int_equal(msgpack_to_json(deep, sizeof(deep), &j), -EBADMSG);
 	assert_null(j);
+}
+
+/* Untrusted msgpack: random and mutated buffers never crash and either
+ * convert or fail with -EBADMSG (run under ASan in CI). */
+static void
+test_msgpack_random(void **state)
+{
+	static const char *const seeds[] = {
+		"{\"a\":[1,2,{\"b\":null}],\"s\":\"x\",\"f\":1.5}",
+		"[[[[[[\"deep\"]]]]]]", "\"str\"", "-123456789012",
+	};
+	uint8_t buf[256];
+	unsigned seed = 12345;
+	size_t i, k;
+
+	for (i = 0; i < 200000; i++) {
+		size_t len;
+		json_t *j = NULL;
+		int r;
+
+		if (i % 2 == 0) {
+			len = rand_r(&seed) % sizeof(buf);
+			for (k = 0; k < len; k++)
+				buf[k] = (uint8_t)rand_r(&seed);
+		} else {
+			msgpack_sbuffer sb;
+			msgpack_packer pk;
+			char err[128];
+
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			assert_int_equal(json_text_to_msgpack(
+						 seeds[i / 2 % ELEMENTSOF(seeds)],
+						 &pk, err, sizeof(err)),
+					 0);
+			len = MIN(sb.size, sizeof(buf));
+			memcpy(buf, sb.data, len);
+			msgpack_sbuffer_destroy(&sb);
+			/* flip a byte, maybe truncate */
+			buf[rand_r(&seed) % len] = (uint8_t)rand_r(&seed);
+			if (rand_r(&seed) % 4 == 0)
+				len = rand_r(&seed) % (len + 1);
+		}
+		r = msgpack_to_json(buf, len, &j);
+		assert_true(r == 0 || r == -EBADMSG);
+		if (r == 0) {
+			char *out = json_dumps(j, JSON_ENCODE_ANY);
+
+			assert_non_null(out);
+			free(out);
+			json_decref(j);
+		} else {
+			assert_null(j);
+		}
+	}
 }
 
 int
@@ -186,6 +247,7 @@ main(void)
 		cmocka_unit_test(test_json_too_deep),
 		cmocka_unit_test(test_msgpack_specials),
 		cmocka_unit_test(test_msgpack_malformed),
+		cmocka_unit_test(test_msgpack_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
