@@ -81,6 +81,10 @@ struct agent {
 	char name[PROTO_NAME_MAX + 1];
 	unsigned instance;       /* 0 without Instances= */
 	size_t order;            /* position in its group's start order */
+	struct agent **deps;     /* After= resolved: agents it waits for */
+	size_t n_deps;
+	struct agent **rdeps;    /* agents that wait for it */
+	size_t n_rdeps;
 
 	enum agent_state state;
 	bool want_up;

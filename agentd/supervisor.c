@@ -697,11 +697,9 @@ agent_depends_on(const struct agent *a, const struct agent *dep)
 static bool
 agent_deps_ready(struct manager *m, const struct agent *a)
 {
-	for (size_t i = 0; i < m->n_agents; i++) {
-		struct agent *b = m->agents[i];
+	for (size_t i = 0; i < a->n_deps; i++) {
+		struct agent *b = a->deps[i];
 
-		if (b == a || !agent_depends_on(a, b))
-			continue;
 		if (b->want_up && b->state != AGENT_RUNNING &&
 		    b->state != AGENT_DONE)
 			return false;
@@ -765,10 +763,10 @@ group_stop_eligible(struct agent_group *g)
 		}
 		if (!agent_is_up(a))
 			continue;
-		for (size_t k = 0; k < g->n_agents && !blocked; k++) {
-			struct agent *b = g->agents[k];
+		for (size_t k = 0; k < a->n_rdeps && !blocked; k++) {
+			struct agent *b = a->rdeps[k];
 
-			if (b != a && agent_depends_on(b, a) &&
+			if (b->group == g &&
 			    (agent_is_up(b) || b->state == AGENT_STOPPING))
 				blocked = true;
 		}
@@ -953,6 +951,8 @@ agent_free(struct agent *a)
 	logs_close_agent(a);
 	cgroup_remove_agent(a);
 	free(a->cgroup);
+	free(a->deps);
+	free(a->rdeps);
 	free(a);
 }
 
@@ -1037,6 +1037,37 @@ group_free(struct agent_group *g)
 		return;
 	free(g->agents);
 	free(g);
+}
+
+/*
+ * Resolve After= into pointers both ways (deps: what a waits for; rdeps:
+ * who waits for a), so ordering checks cost O(edges), not O(agents^2).
+ * A unit name in After= means every instance of that unit.
+ */
+static void
+agents_link_deps(struct agent **agents, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(agents[i]->deps);
+		free(agents[i]->rdeps);
+		agents[i]->deps = agents[i]->rdeps = NULL;
+		agents[i]->n_deps = agents[i]->n_rdeps = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct agent *a = agents[i];
+
+		if (!a->group || a->unit->n_after == 0)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			struct agent *b = agents[k];
+
+			if (b == a || !b->group || !agent_depends_on(a, b))
+				continue;
+			if (push_agent(&a->deps, &a->n_deps, b) < 0 ||
+			    push_agent(&b->rdeps, &b->n_rdeps, a) < 0)
+				fatalx("%s: out of memory", __func__);
+		}
+	}
 }
 
 /*
@@ -1156,6 +1187,7 @@ manager_build_from(struct manager *m, struct unit_set *units,
 	for (size_t i = 0; i < n_removed; i++)
 		if (push_agent(&agents, &n_agents, removed[i]) < 0)
 			fatalx("%s: out of memory", __func__);
+	agents_link_deps(agents, n_agents);
 	free(m->agents);
 	m->agents = agents;
 	m->n_agents = n_agents;
