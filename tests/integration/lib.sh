@@ -42,7 +42,12 @@
 #
 # Environment from meson (tests/integration/meson.build): AGENTD, AGENTCTL,
 # BUILD_ROOT, SOURCE_ROOT, PYTHON, TEST_AGENT (a libagent agent binary, may
-# be empty), FAKE_CTL (a control socket that never answers, may be empty).
+# be empty: call need_test_agent), FAKE_CTL (a fake control socket:
+# silent|garbage|echo|pair, may be empty).
+# TEST_AGENT (agentctl/helpers/test-agent.c) runs as an actor until
+# stopped; from other processes (agentctl send/call) it handles the event
+# "note" (counted), and the requests "count" (the number of notes), "echo"
+# (answers its body), "fail" (answers -EINVAL) and "hang" (never answers).
 # Set KEEP_TMP=1 to keep $T after the run; LIB_NEEDS_AGENTD=no (before
 # sourcing) for a test that runs without agentd.
 #
@@ -119,6 +124,12 @@ fi
 AGENTD_PID=
 _LIB_RESULT=
 _LIB_TRACKED=()
+
+# Skip the test when no libagent test agent was built.
+need_test_agent() {
+	[ -n "$TEST_AGENT" ] && [ -x "$TEST_AGENT" ] ||
+		skip "no libagent test agent built (TEST_AGENT='$TEST_AGENT')"
+}
 
 # ---- time ------------------------------------------------------------------
 

@@ -6,8 +6,7 @@
 # exits 0, and no process of the test is left.
 . "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
 
-[ -n "$TEST_AGENT" ] && [ -x "$TEST_AGENT" ] ||
-	skip "no libagent test agent built (TEST_AGENT='$TEST_AGENT')"
+need_test_agent
 
 for n in alpha beta; do
 	write_unit "$n.agent" <<UNIT

@@ -7,8 +7,7 @@
 # bad JSON is exit 2, and an agent that does not answer is exit 3.
 . "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
 
-[ -n "$TEST_AGENT" ] && [ -x "$TEST_AGENT" ] ||
-	skip "no libagent test agent built (TEST_AGENT='$TEST_AGENT')"
+need_test_agent
 
 write_unit echo.agent <<UNIT
 [Agent]
