@@ -28,9 +28,13 @@
 #    $RC; never fails by itself). ctl_ok / ctl_fails N run it and assert.
 #  - wait_until [-t SECONDS] CMD...: poll CMD every 20 ms until it succeeds,
 #    fail after the deadline ($WAIT_TIMEOUT, default 20 s).
-#  - wait_state NAME STATE..., agent_state NAME, agent_pid NAME.
-#  - assert helpers: assert_eq, assert_match, assert_contains, fail, skip,
-#    pass.
+#  - wait_state NAME STATE..., agent_state NAME, agent_pid NAME,
+#    has_pid NAME, wait_pid_gone PID [SECONDS], pid_alive PID.
+#  - wait_agentd_exit (after `agentctl shutdown`; status in $RC).
+#  - json_eval JSON PYTHON-EXPR: the expression on the parsed JSON `j`,
+#    result in $JV (e.g. json_eval "$OUT" 'len(j)').
+#  - assert helpers: assert_eq, assert_ne, assert_match, assert_contains,
+#    assert_not_contains, assert_no_leftovers, fail, skip, pass, step.
 #  - Process accounting: every process agentd starts carries
 #    AGENTD_TEST_TAG=$TAG in its environment (agentd passes its environment
 #    on; units may also set it with Environment=). The exit trap stops
