@@ -126,8 +126,9 @@ ctl_report(int r, const char *path)
 bool
 ctl_error_is_gone(int r)
 {
+	/* Not -ECONNREFUSED: then the request never reached agentd. */
 	return r == -ECONNRESET || r == -ECONNABORTED || r == -EPIPE ||
-	       r == -ESHUTDOWN || r == -ECONNREFUSED;
+	       r == -ESHUTDOWN;
 }
 
 int
