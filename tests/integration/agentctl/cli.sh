@@ -87,6 +87,7 @@ mkdir -p "$T/stale"
 	"$T/stale/control.sock" || fail "cannot create a stale socket"
 ctl_fails 3 --runtime-dir "$T/stale" status
 assert_contains "$ERR" "refuses connections"
+ctl_fails 3 --runtime-dir "$T/stale" shutdown
 
 step "not a socket: exit 3"
 mkdir -p "$T/file"
