@@ -263,6 +263,74 @@ cgroup2_mount(char *buf, size_t size)
 	return r;
 }
 
+/* Is pid an agentd (its comm)? */
+static bool
+pid_is_agentd(pid_t pid)
+{
+	char path[64], comm[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (read_small_file(path, comm, sizeof(comm)) <= 0)
+		return false;
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "agentd") == 0;
+}
+
+/*
+ * The cgroups of an agentd that died without cleaning up (SIGKILL): its
+ * agents' main processes died with it (PR_SET_PDEATHSIG), but their
+ * descendants may live on in the agents' cgroups. Kill them and remove the
+ * cgroups. Only agentd.PID directories whose PID is no agentd are touched.
+ */
+static void
+cgroup_clean_stale(const char *parent)
+{
+	struct dirent *d;
+	DIR *dir = opendir(parent);
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		char path[PATH_MAX];
+		struct dirent *e;
+		DIR *sub;
+		char *end;
+		long pid;
+
+		if (strncmp(d->d_name, "agentd.", 7) != 0)
+			continue;
+		pid = strtol(d->d_name + 7, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() || pid_is_agentd((pid_t)pid))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent,
+				     d->d_name) >= sizeof(path))
+			continue;
+		sub = opendir(path);
+		if (!sub)
+			continue;
+		log_info("removing the cgroups of agentd %ld, which is gone", pid);
+		while ((e = readdir(sub))) {
+			char p2[PATH_MAX + 512], procs[16];
+
+			if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+			    strlen(path) + strlen(e->d_name) + 20 > sizeof(p2))
+				continue;
+			snprintf(p2, sizeof(p2), "%s/%.255s/cgroup.kill", path, e->d_name);
+			(void)write_file(p2, "1");
+			snprintf(p2, sizeof(p2), "%s/%.255s/cgroup.procs", path, e->d_name);
+			for (int i = 0; i < 100 && read_small_file(p2, procs, sizeof(procs)) > 0; i++)
+				usleep(10000); /* killed processes leave quickly */
+			snprintf(p2, sizeof(p2), "%s/%.255s", path, e->d_name);
+			if (rmdir(p2) < 0)
+				log_warn("rmdir %s, ignoring", p2);
+		}
+		closedir(sub);
+		if (rmdir(path) < 0)
+			log_warn("rmdir %s, ignoring", path);
+	}
+	closedir(dir);
+}
+
 int
 cgroup_setup(struct manager *m)
 {
@@ -294,6 +362,13 @@ cgroup_setup(struct manager *m)
 	if (!own[0]) {
 		log_info("not in a cgroup v2 hierarchy, process-group mode");
 		return 0;
+	}
+	{
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%s%s", mnt,
+			 strcmp(own, "/") == 0 ? "" : own);
+		cgroup_clean_stale(parent);
 	}
 	if (asprintf(&base, "%s%s/agentd.%d", mnt,
 		     strcmp(own, "/") == 0 ? "" : own, (int)getpid()) < 0)
