@@ -183,6 +183,8 @@ struct nng_guard {
 	nng_listener l;
 	char path[108];
 	char url[120];
+	int mode;             /* of the socket file: 0600, 0660 */
+	gid_t gid;            /* its group when mode is 0660 */
 	int dupfd;
 	sd_event_source *io;
 	sd_event_source *timer;
@@ -213,6 +215,8 @@ struct manager {
 	char *units_dir;
 	char *runtime_dir;
 	bool no_cgroup;
+	bool socket_group;    /* --socket-group: control.sock 0660 */
+	gid_t socket_gid;
 	struct unit_set *units;
 	struct unit_set **old_units; /* still used by removed agents */
 	size_t n_old_units;

@@ -506,6 +506,10 @@ control_open(struct manager *m)
 	rv = nng_guard_init(&m->ctl_guard);
 	if (rv < 0)
 		return rv;
+	if (m->socket_group) {
+		m->ctl_guard.mode = 0660;
+		m->ctl_guard.gid = m->socket_gid;
+	}
 	rv = nng_rep0_open_raw(&m->ctl_sock);
 	if (rv != 0)
 		return proto_errno_from_nng(rv);

@@ -208,10 +208,16 @@ guard_listen(struct nng_guard *g)
 	int rv, r;
 
 	if ((rv = nng_listener_create(&g->l, g->sock, g->url)) != 0 ||
-	    (rv = nng_listener_set_int(g->l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
+	    (rv = nng_listener_set_int(g->l, NNG_OPT_IPC_PERMISSIONS,
+				       g->mode)) != 0 ||
 	    (rv = nng_listener_start(g->l, 0)) != 0) {
 		log_warnx("%s: %s", g->url, nng_strerror(rv));
 		return proto_errno_from_nng(rv);
+	}
+	if ((g->mode & 0070) && chown(g->path, (uid_t)-1, g->gid) < 0) {
+		r = -errno;
+		log_warn("%s: chown to group %u", g->path, (unsigned)g->gid);
+		return r;
 	}
 	/* The guard is best effort: without it the listener still works. */
 	r = unix_listener_inode(g->path, &inode);
@@ -300,6 +306,7 @@ nng_guard_init(struct nng_guard *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->dupfd = -1;
+	g->mode = 0600;
 	return -pthread_mutex_init(&g->lock, NULL);
 }
 

@@ -3,7 +3,8 @@
  * main.c - agentd: options, the runtime directory, the sd-event loop and
  * its signals, and the order in which the parts come up and go down.
  *
- *	agentd [--units DIR] [--runtime-dir DIR] [--no-cgroup] [-v]
+ *	agentd [--units DIR] [--runtime-dir DIR] [--socket-group GROUP]
+ *	       [--no-cgroup] [--check] [-v]
  *
  * SIGTERM / SIGINT: ordered stop of every agent, then exit 0 (1 if a group
  * with Escalate=yes failed). SIGHUP: reload the units. SIGCHLD: reap.
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +36,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: agentd [--units DIR] [--runtime-dir DIR] [--no-cgroup] [-v]\n"
+		"usage: agentd [--units DIR] [--runtime-dir DIR] [--socket-group GROUP]\n"
+		"              [--no-cgroup] [--check] [-v]\n"
 		"  --units DIR        unit files (*.agent, *.group); default %s\n"
 		"  --runtime-dir DIR  sockets; default $AGENTD_RUNTIME_DIR or %s\n"
+		"  --socket-group G   control.sock mode 0660 for group G (runtime dir 0710)\n"
 		"  --no-cgroup        kill agents' trees by process group, not cgroup\n"
 		"  --check            validate the units and exit\n"
 		"  -v, --verbose      debug logging\n"
@@ -72,7 +76,7 @@ signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 }
 
 static int
-runtime_dir_setup(const char *dir)
+runtime_dir_setup(const char *dir, const struct manager *m)
 {
 	struct stat st;
 	int r;
@@ -84,6 +88,12 @@ runtime_dir_setup(const char *dir)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
+	if (m->socket_group) {
+		/* group members may reach control.sock, nothing else */
+		if (chown(dir, (uid_t)-1, m->socket_gid) < 0 || chmod(dir, 0710) < 0)
+			return -errno;
+		return 0;
+	}
 	if (st.st_uid == geteuid() && (st.st_mode & 0077) && chmod(dir, 0700) < 0)
 		return -errno;
 	return 0;
@@ -96,6 +106,7 @@ main(int argc, char **argv)
 		{ "units", required_argument, NULL, 'u' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "no-cgroup", no_argument, NULL, 'C' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -128,6 +139,15 @@ main(int argc, char **argv)
 		case 'C':
 			m.no_cgroup = true;
 			break;
+		case 'g': {
+			struct group *gr = getgrnam(optarg);
+
+			if (!gr)
+				fatalx("--socket-group %s: no such group", optarg);
+			m.socket_group = true;
+			m.socket_gid = gr->gr_gid;
+			break;
+		}
 		case 'c':
 			check_only = true;
 			break;
@@ -186,7 +206,7 @@ main(int argc, char **argv)
 	if (strlen(runtime_dir) + sizeof("/inbox/") + PROTO_NAME_MAX + 5 > 107)
 		log_warnx("runtime directory %s is long: ipc paths are limited to 107 bytes",
 			  runtime_dir);
-	r = runtime_dir_setup(runtime_dir);
+	r = runtime_dir_setup(runtime_dir, &m);
 	if (r < 0)
 		fatalx("runtime directory %s: %s", runtime_dir, strerror(-r));
 	{

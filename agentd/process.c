@@ -187,6 +187,9 @@ build_env(struct agent *a, const struct passwd *pw, struct envbuf *e)
 		if (r >= 0 && u->watchdog > 0)
 			r = envbuf_addf(e, "WATCHDOG_USEC=%llu",
 					(unsigned long long)u->watchdog);
+		/* the child fills in its pid (spawn.c) */
+		if (r >= 0 && u->watchdog > 0)
+			r = envbuf_addf(e, "WATCHDOG_PID=%0*d", SPAWN_PID_SLOT - 1, 0);
 	}
 	return r;
 }
@@ -779,6 +782,9 @@ process_spawn(struct agent *a, const char **ret_step)
 	}
 	p.path = path;
 	p.envp = env.v;
+	for (size_t i = 0; i < env.n; i++)
+		if (env_key_is(env.v[i], "WATCHDOG_PID"))
+			p.pid_slot = env.v[i] + strlen("WATCHDOG_PID=");
 	if (m->cgroup_base) {
 		r = cgroup_open_agent(a);
 		if (r < 0) {

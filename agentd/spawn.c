@@ -98,6 +98,19 @@ child_main(void *arg)
 		if (getppid() != c->parent)
 			_exit(127);
 	}
+	if (p->pid_slot) {
+		/* our memory is agentd's until execve: only this slot is ours */
+		char digits[SPAWN_PID_SLOT];
+		unsigned v = (unsigned)getpid();
+		int n = 0;
+
+		do
+			digits[n++] = (char)('0' + v % 10);
+		while ((v /= 10) && n < SPAWN_PID_SLOT - 1);
+		for (int i = 0; i < n; i++)
+			p->pid_slot[i] = digits[n - 1 - i];
+		p->pid_slot[n] = '\0';
+	}
 	if (p->cgroup_procs_fd >= 0 &&
 	    write(p->cgroup_procs_fd, "0\n", 2) != 2)
 		child_fail(c, STEP_CGROUP);

@@ -13,6 +13,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#define SPAWN_PID_SLOT 11
+
 struct spawn_params {
 	const char *path;       /* program to execve (absolute) */
 	char *const *argv;      /* NULL-terminated */
@@ -29,6 +31,10 @@ struct spawn_params {
 	const gid_t *groups;
 	size_t n_groups;
 	int pdeathsig;          /* 0: none */
+	char *pid_slot;         /* if set: the child writes its pid there, as
+				 * decimal digits padded with NULs (a slot of
+				 * SPAWN_PID_SLOT bytes inside an envp string,
+				 * e.g. "WATCHDOG_PID=") */
 };
 
 /*

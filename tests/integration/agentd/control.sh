@@ -68,4 +68,14 @@ assert_contains "$(cat "$T/reply")" "error" "reply to garbage"
 assert_eq "$(agent_state a)" running
 ctl_ok stop a
 stop_agentd
+
+step "--socket-group: control.sock 0660 in that group, runtime dir 0710"
+grp=$(getent group nogroup daemon | head -n1 | cut -d: -f1)
+if [ -n "$grp" ]; then
+	start_agentd "$UNITS" --socket-group "$grp"
+	assert_eq "$(stat -c '%a %G' "$RT/control.sock")" "660 $grp"
+	assert_eq "$(stat -c '%a %G' "$RT")" "710 $grp"
+	assert_eq "$(stat -c %a "$RT/link.sock")" 600 "link.sock stays private"
+	stop_agentd
+fi
 pass

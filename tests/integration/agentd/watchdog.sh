@@ -5,6 +5,7 @@
 command -v systemd-notify >/dev/null || skip "no systemd-notify"
 
 pinger=$(agent_script pinger '
+echo "wdpid=$WATCHDOG_PID pid=$$ usec=$WATCHDOG_USEC"
 systemd-notify --ready
 while :; do systemd-notify WATCHDOG=1; sleep 0.05; done')
 silent=$(agent_script silent '
@@ -35,6 +36,8 @@ wait_state pinger running
 wait_until eval '[ "$(agent_field silent 6)" -ge 2 ]'
 assert_contains "$(cat "$T/agentd.log")" "silent: no watchdog ping within 300ms"
 assert_eq "$(agent_field pinger 6)" 0 "restarts of the agent that pings"
+pid=$(agent_pid pinger)
+assert_contains "$(cat "$T/agentd.log")" "pinger: wdpid=$pid pid=$pid usec=1000000"
 if [ -x "$LINK_AGENT" ]; then
 	wait_state linked running
 	assert_eq "$(agent_field linked 6)" 0 "restarts of the linked agent sending heartbeats"
