@@ -1,0 +1,7 @@
+#!/bin/sh
+# async-task loads one page from its local server and ends done.
+. "$(dirname "$0")/lib.sh"
+run "$1"
+expect_rc 0
+expect_line 'loaded http://127\.0\.0\.1:[0-9]+/rust-lang \(29 bytes\)'
+expect_last 'task ended: done'

@@ -1,0 +1,30 @@
+#!/bin/sh
+# supervisor: children stop group by group, the greatest group first; a
+# group is fully stopped before the next is asked; finalize comes last.
+. "$(dirname "$0")/lib.sh"
+run "$1"
+expect_rc 0
+expect_count 8 'stopping [a-z0-9-]+ \(group [0-9]+\)'
+expect_count 8 'stopped [a-z0-9-]+ \(group [0-9]+\)'
+expect_order 'app: 8 children running' 'app: done, stopping its children' \
+	'stopping session-2 \(group 7\)' 'stopping session-1 \(group 6\)' \
+	'stopping db-cleaner \(group 4\)' 'stopping health-check \(group 3\)' \
+	'stopping server \(group 2\)' 'stopping requests \(group 1\)' \
+	'stopping worker-[12] \(group 0\)'
+# every line about group g comes after every "stopped" line of a greater group
+printf '%s\n' "$out" | awk '
+	/^stopp(ing|ed) / {
+		g = $NF; sub(/\)/, "", g); g += 0
+		if (seen_stopped && g > min_stopped) { bad = 1 }
+		if ($1 == "stopping" && started[g] == 0) { started[g] = 1 }
+		if ($1 == "stopped") {
+			if (!seen_stopped || g < min_stopped) min_stopped = g
+			seen_stopped = 1
+		}
+		if ($1 == "stopping") {
+			for (h in open) if (open[h] > 0 && h + 0 > g) bad = 1
+			open[g]++
+		} else open[g]--
+	}
+	END { exit bad }' || fail "groups did not stop one at a time, greatest first"
+expect_last 'app: finalized \(done\)'
