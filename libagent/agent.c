@@ -509,7 +509,7 @@ agent__sync_done(agent *a, agent_step step)
 	if (a->abort_pending) {
 		agent__step_free(&step, a);
 		a->abort_pending = false;
-		agent__interrupt_local(a, AGENT_LEVEL_ABORT);
+		end_begin(a, AGENT_EXIT_ABORTED, 0, true);
 		return;
 	}
 	if (a->phase != PHASE_RUNNING) {

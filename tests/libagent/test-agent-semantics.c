@@ -1684,6 +1684,147 @@ test_external_wake(void **state)
 	agent_unref(a);
 }
 
+/* ---- 16. FLAG reaches a sync state between repeats ------------------------------ */
+
+static int sync_iterations;
+
+static agent_step
+spin_repeat(agent *a, void *data)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	__atomic_add_fetch(&sync_iterations, 1, __ATOMIC_SEQ_CST);
+	nanosleep(&ts, NULL);
+	/* bounded: a broken FLAG check fails the test instead of hanging */
+	if (__atomic_load_n(&sync_iterations, __ATOMIC_SEQ_CST) > 20000)
+		return agent_fail(-ETIME);
+	return agent_again();
+}
+
+static const struct agent_state state_spin = { .name = "spin",
+					       .repeat = spin_repeat,
+					       .free_data = long_free };
+
+static agent_step
+spin_on_interrupt(agent *a, enum agent_level level)
+{
+	tr("on_interrupt:%d:in-sync-state:%s", (int)level,
+	   agent_state_name(a) ? agent_state_name(a) : "none");
+	return agent_stop();
+}
+
+static agent_step
+spin_begin(agent *a)
+{
+	return agent_sync(&state_spin, malloc(8));
+}
+
+static const struct agent_def spin_def = {
+	.name = "spin",
+	.begin = spin_begin,
+	.on_interrupt = spin_on_interrupt,
+	.finalize = finalize_trace,
+};
+
+static void
+test_flag_stops_sync_repeat(void **state)
+{
+	agent_loop *l;
+	agent *v, *k;
+	struct killer ks;
+
+	sync_iterations = 0;
+	assert_int_equal(agent_loop_new(&l), 0);
+	assert_int_equal(agent_new(&v, l, &spin_def, NULL), 0);
+	ks.victim = v;
+	ks.level = AGENT_LEVEL_FLAG;
+	assert_int_equal(agent_new(&k, l, &killer_def, &ks), 0);
+	assert_int_equal(agent_start(v), 0);
+	assert_int_equal(agent_start(k), 0);
+	assert_int_equal(agent_loop_run(l), 0);
+	assert_int_equal(agent_exit_reason(v), AGENT_EXIT_INTERRUPTED);
+	assert_true(sync_iterations > 0 && sync_iterations <= 20000);
+	/* the state was left (its data freed) before on_interrupt ran */
+	assert_string_equal(trace, "interrupt free-long "
+				   "on_interrupt:1000:in-sync-state:none "
+				   "fin:spin:interrupted");
+	agent_unref(k);
+	agent_unref(v);
+	agent_loop_unref(l);
+}
+
+/* an ABORT while a sync state runs ends the agent when the worker hands
+ * it back; no finalize */
+static void
+test_abort_sync_state(void **state)
+{
+	agent_loop *l;
+	agent *v, *k;
+	struct killer ks;
+
+	sync_iterations = 0;
+	assert_int_equal(agent_loop_new(&l), 0);
+	assert_int_equal(agent_new(&v, l, &spin_def, NULL), 0);
+	ks.victim = v;
+	ks.level = AGENT_LEVEL_ABORT;
+	assert_int_equal(agent_new(&k, l, &killer_def, &ks), 0);
+	assert_int_equal(agent_start(v), 0);
+	assert_int_equal(agent_start(k), 0);
+	assert_int_equal(agent_loop_run(l), 0);
+	assert_int_equal(agent_exit_reason(v), AGENT_EXIT_ABORTED);
+	assert_true(sync_iterations <= 20000);
+	assert_string_equal(trace, "interrupt free-long");
+	agent_unref(k);
+	agent_unref(v);
+	agent_loop_unref(l);
+}
+
+/* DROP_OLDEST evicts a queued request: its caller gets -ENOBUFS */
+static int
+evict_on_resp(agent *a, agent_msg *m)
+{
+	tr("resp:%d", agent_msg_error(m));
+	return agent_shutdown(a);
+}
+
+static const struct agent_handler evict_handlers[] = {
+	{ .type = &msg_num, .on_response = evict_on_resp },
+	{ 0 },
+};
+
+static const struct agent_def evict_client_def = {
+	.name = "evict-client",
+	.handlers = evict_handlers,
+};
+
+static const struct agent_def dropold_server_def = {
+	.name = "dropold-server",
+	.handlers = server_handlers,
+	.mailbox_capacity = 1,
+	.full_policy = AGENT_FULL_DROP_OLDEST,
+};
+
+static void
+test_drop_oldest_answers_requests(void **state)
+{
+	agent_loop *l;
+	agent *s, *c;
+
+	assert_int_equal(agent_loop_new(&l), 0);
+	assert_int_equal(agent_new(&s, l, &dropold_server_def, NULL), 0);
+	assert_int_equal(agent_new(&c, l, &evict_client_def, NULL), 0);
+	assert_int_equal(agent_start(c), 0);
+	assert_true(agent_request(c, s, &msg_num, num(1), 0, 1) > 0);
+	/* evicts the request */
+	assert_int_equal(agent_send(s, &msg_a, NULL), 0);
+	assert_int_equal(agent_mailbox_dropped(s), 1);
+	assert_int_equal(agent_run(c), AGENT_EXIT_DONE);
+	assert_string_equal(trace, "resp:-105");
+	agent_unref(c);
+	agent_unref(s);
+	agent_loop_unref(l);
+}
+
 int
 main(void)
 {
@@ -1716,6 +1857,9 @@ main(void)
 		cmocka_unit_test_setup(test_parallel, setup),
 		cmocka_unit_test_setup(test_custom_performer, setup),
 		cmocka_unit_test_setup(test_external_wake, setup),
+		cmocka_unit_test_setup(test_flag_stops_sync_repeat, setup),
+		cmocka_unit_test_setup(test_abort_sync_state, setup),
+		cmocka_unit_test_setup(test_drop_oldest_answers_requests, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
