@@ -68,5 +68,11 @@ p=$(grep -nE '^ping: stopping after [0-9]+ pings' "$log" | cut -d: -f1)
 q=$(grep -nE '^pong: stopping after [0-9]+ pings' "$log" | cut -d: -f1)
 [ -n "$p" ] && [ -n "$q" ] || fail "ping and pong did not both finalize"
 [ "$p" -lt "$q" ] || fail "pong stopped before ping"
+# both ended as interrupted (exit status 2), not failed or killed (a leak
+# or a crash under the sanitizers would change the status)
+for a in ping pong; do
+	grep -qE "^agentd: .*\<$a\>.* exited 2\>" "$log" ||
+		fail "$a did not exit with status 2 (interrupted)"
+done
 sed 's/^/  | /' "$log"
 exit 0
