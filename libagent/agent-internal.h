@@ -172,6 +172,7 @@ struct agent_waker {
 
 struct agent_await {
 	agent *a;
+	agent_msg *done_msg; /* preallocated completion (sleep, fd) */
 	enum await_kind kind;
 	agent_await_fn cb;
 	bool fired;
@@ -313,7 +314,8 @@ uint64_t agent__now(void);
 /* loop */
 int agent__loop_get(agent_loop *l, agent_loop **ret);
 void agent__tnode_init(struct agent_tnode *n, void (*fire)(struct agent_tnode *));
-void agent__tnode_arm(agent_loop *l, struct agent_tnode *n, uint64_t deadline);
+/* 0 or -ENOMEM; re-arming a node from its own fire callback never fails */
+int agent__tnode_arm(agent_loop *l, struct agent_tnode *n, uint64_t deadline);
 void agent__tnode_disarm(agent_loop *l, struct agent_tnode *n);
 int agent__io_update(agent_loop *l, struct agent_io *w, uint32_t events);
 void agent__io_remove(agent_loop *l, struct agent_io *w);

@@ -881,8 +881,8 @@ heartbeat_fire(struct agent_tnode *n)
 
 	(void)link_send(rc, PROTO_MSG_HEARTBEAT, pack_heartbeat, &hb);
 	if (rc->watchdog_usec)
-		agent__tnode_arm(rc->loop, n,
-				 agent__now() + rc->watchdog_usec / 2);
+		(void)agent__tnode_arm(rc->loop, n,
+				       agent__now() + rc->watchdog_usec / 2);
 }
 
 static void
@@ -924,9 +924,9 @@ link_fire(struct agent_io *io, uint32_t revents)
 			}
 			rc->watchdog_usec = ack.watchdog_usec;
 			if (ack.watchdog_usec)
-				agent__tnode_arm(rc->loop, &rc->heartbeat,
-						 agent__now() +
-							 ack.watchdog_usec / 2);
+				(void)agent__tnode_arm(rc->loop, &rc->heartbeat,
+						       agent__now() +
+							       ack.watchdog_usec / 2);
 			if (ack.stop_timeout_usec && a)
 				a->grace_usec = ack.stop_timeout_usec / 4 * 3;
 			break;

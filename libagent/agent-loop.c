@@ -119,7 +119,7 @@ agent__tnode_disarm(agent_loop *l, struct agent_tnode *n)
 	n->idx = SIZE_MAX;
 }
 
-void
+int
 agent__tnode_arm(agent_loop *l, struct agent_tnode *n, uint64_t deadline)
 {
 	agent__tnode_disarm(l, n);
@@ -127,7 +127,7 @@ agent__tnode_arm(agent_loop *l, struct agent_tnode *n, uint64_t deadline)
 		size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
 		struct agent_tnode **h = realloc(l->heap, cap * sizeof(*h));
 		if (!h)
-			abort(); /* no way to report; timers are essential */
+			return -ENOMEM;
 		l->heap = h;
 		l->heap_cap = cap;
 	}
@@ -135,6 +135,7 @@ agent__tnode_arm(agent_loop *l, struct agent_tnode *n, uint64_t deadline)
 	n->idx = l->n_heap;
 	l->heap[l->n_heap++] = n;
 	heap_up(l, n->idx);
+	return 0;
 }
 
 static void

@@ -536,7 +536,12 @@ agent__request_new(agent *self, const struct agent_msg_type *type,
 	r->tag = tag;
 	r->await = w;
 	agent__tnode_init(&r->timeout, req_timeout_fire);
-	agent__tnode_arm(self->loop, &r->timeout, agent__now() + timeout_usec);
+	if (agent__tnode_arm(self->loop, &r->timeout,
+			     agent__now() + timeout_usec) < 0) {
+		agent_unref(self);
+		free(r);
+		return -ENOMEM;
+	}
 	r->next_out = self->out_head;
 	if (self->out_head)
 		self->out_head->prev_out = r;
@@ -669,6 +674,14 @@ waker_release(struct agent_waker *k)
 	}
 }
 
+static void
+await_free(struct agent_await *w)
+{
+	if (w->done_msg)
+		agent_msg_unref(w->done_msg);
+	free(w);
+}
+
 /* The await fired: queue its completion for the waiting state. */
 void
 agent__complete(struct agent_await *w, agent_msg *m)
@@ -748,7 +761,7 @@ agent__cancel_awaits(agent *a)
 			}
 			break;
 		}
-		free(w);
+		await_free(w);
 	}
 }
 
@@ -789,10 +802,9 @@ static void
 sleep_fire(struct agent_tnode *n)
 {
 	struct agent_await *w = container_of(n, struct agent_await, tn);
-	agent_msg *m = agent__msg_new(w->a->loop);
+	agent_msg *m = w->done_msg;
 
-	if (!m)
-		abort();
+	w->done_msg = NULL;
 	m->type = &agent_type_timer;
 	m->control = true;
 	agent__complete(w, m);
@@ -809,8 +821,14 @@ agent_await_sleep(agent *a, uint64_t usec, agent_await_fn cb)
 	w = await_new(a, AWAIT_SLEEP, cb);
 	if (!w)
 		return -ENOMEM;
+	w->done_msg = agent__msg_new(a->loop);
 	agent__tnode_init(&w->tn, sleep_fire);
-	agent__tnode_arm(a->loop, &w->tn, agent__now() + usec);
+	if (!w->done_msg ||
+	    agent__tnode_arm(a->loop, &w->tn, agent__now() + usec) < 0) {
+		await_unlink(w);
+		await_free(w);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -818,15 +836,13 @@ static void
 fd_fire(struct agent_io *io, uint32_t revents)
 {
 	struct agent_await *w = container_of(io, struct agent_await, io);
-	struct agent_fd_event *ev = malloc(sizeof(*ev));
-	agent_msg *m = agent__msg_new(w->a->loop);
+	agent_msg *m = w->done_msg;
+	struct agent_fd_event *ev = m->payload;
 
-	if (!m || !ev)
-		abort();
+	w->done_msg = NULL;
 	ev->fd = io->fd;
 	ev->revents = revents;
 	m->type = &agent_type_fd;
-	m->payload = ev;
 	m->control = true;
 	agent__complete(w, m);
 }
@@ -846,10 +862,17 @@ agent_await_fd(agent *a, int fd, uint32_t events, agent_await_fn cb)
 		return -ENOMEM;
 	w->io.fd = fd;
 	w->io.fire = fd_fire;
-	r = agent__io_update(a->loop, &w->io, events);
+	w->done_msg = agent__msg_new(a->loop);
+	if (w->done_msg) {
+		w->done_msg->type = &agent_type_fd;
+		w->done_msg->payload = calloc(1, sizeof(struct agent_fd_event));
+	}
+	r = !w->done_msg || !w->done_msg->payload
+		    ? -ENOMEM
+		    : agent__io_update(a->loop, &w->io, events);
 	if (r < 0) {
 		await_unlink(w);
-		free(w);
+		await_free(w);
 		return r;
 	}
 	return 0;

@@ -28,7 +28,7 @@ timer_fire(struct agent_tnode *n)
 		uint64_t next = n->deadline + t->period;
 		if (next <= now) /* skip missed ticks, no burst */
 			next += ((now - next) / t->period + 1) * t->period;
-		agent__tnode_arm(a->loop, n, next);
+		(void)agent__tnode_arm(a->loop, n, next); /* a slot is free */
 	}
 	m = agent__msg_new(a->loop);
 	if (!m)
@@ -83,8 +83,7 @@ agent_timer_schedule(agent_timer *t, uint64_t delay_usec)
 		return -EINVAL;
 	if (t->tn.idx != SIZE_MAX && t->mode == AGENT_TIMER_KEEP_FIRST)
 		return 0;
-	agent__tnode_arm(t->a->loop, &t->tn, agent__now() + delay_usec);
-	return 0;
+	return agent__tnode_arm(t->a->loop, &t->tn, agent__now() + delay_usec);
 }
 
 _public_ int
@@ -132,7 +131,11 @@ agent_interval_new(agent *a, agent_timer **ret, uint64_t period_usec,
 	r = timer_alloc(a, &t, AGENT_TIMER_DEBOUNCE, tag, period_usec);
 	if (r < 0)
 		return r;
-	agent__tnode_arm(a->loop, &t->tn, agent__now() + period_usec);
+	r = agent__tnode_arm(a->loop, &t->tn, agent__now() + period_usec);
+	if (r < 0) {
+		agent_timer_free(t);
+		return r;
+	}
 	if (ret)
 		*ret = t;
 	return 0;

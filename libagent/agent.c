@@ -463,6 +463,7 @@ state_result(agent *a, agent_step r)
 struct sync_job {
 	struct agent_job job;
 	agent *a;
+	struct agent_xq *x; /* preallocated: the worker never allocates */
 };
 
 static void
@@ -470,9 +471,9 @@ sync_run(struct agent_job *j)
 {
 	struct sync_job *sj = container_of(j, struct sync_job, job);
 	agent *a = sj->a;
+	struct agent_xq *x = sj->x;
 	const struct agent_state *st = a->cur_state;
 	agent_step (*fn)(agent *, void *) = st->repeat ? st->repeat : st->once;
-	struct agent_xq *x;
 	agent_step r;
 
 	for (;;) {
@@ -493,9 +494,6 @@ sync_run(struct agent_job *j)
 			break;
 	}
 	free(sj);
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		abort(); /* cannot hand the agent back */
 	x->kind = XQ_SYNC_DONE;
 	x->a = a; /* the reference taken when submitted */
 	x->step = r;
@@ -530,6 +528,13 @@ run_state(agent *a)
 		struct sync_job *sj = calloc(1, sizeof(*sj));
 		int e;
 
+		if (sj) {
+			sj->x = calloc(1, sizeof(*sj->x));
+			if (!sj->x) {
+				free(sj);
+				sj = NULL;
+			}
+		}
 		if (!sj) {
 			a->pending = agent_fail(-ENOMEM);
 			a->has_pending = true;
@@ -542,6 +547,7 @@ run_state(agent *a)
 		if (e < 0) {
 			a->in_sync = false;
 			agent_unref(a);
+			free(sj->x);
 			free(sj);
 			a->pending = agent_fail(e);
 			a->has_pending = true;
@@ -745,7 +751,8 @@ flag_begin(agent *a)
 	grace = a->grace_usec ? a->grace_usec
 	      : a->def->grace_usec ? a->def->grace_usec
 				   : AGENT_GRACE_DEFAULT_USEC;
-	agent__tnode_arm(a->loop, &a->grace, agent__now() + grace);
+	if (agent__tnode_arm(a->loop, &a->grace, agent__now() + grace) < 0)
+		agent__log(a, 7, "no memory for the grace deadline");
 	s = a->def->on_interrupt ? a->def->on_interrupt(a, AGENT_LEVEL_FLAG)
 				 : agent_stop();
 	set_pending(a, s);
