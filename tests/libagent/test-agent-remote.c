@@ -26,6 +26,8 @@
 static char trace[2048];
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void tr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 tr(const char *fmt, ...)
 {

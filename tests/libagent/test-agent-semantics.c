@@ -25,6 +25,8 @@
 
 static char trace[4096];
 
+static void tr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 tr(const char *fmt, ...)
 {
