@@ -12,6 +12,7 @@
  * Run it under agentd (examples/units/ping.agent); standalone it has no
  * runtime directory to find pong in and says so once a second.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +38,10 @@ on_tick(agent *a, agent_msg *m)
 
 	r = agent_request_remote(a, "pong", &demo_ping, demo_u64_new(n),
 				 TIMEOUT_USEC, n);
-	if (r < 0)
+	if (r == -ENOTCONN)
+		printf("ping #%" PRIu64 ": not under agentd, no pong to ask\n",
+		       n);
+	else if (r < 0)
 		printf("ping #%" PRIu64 ": cannot send to pong: %s\n", n,
 		       strerror((int)-r));
 	else
