@@ -582,6 +582,30 @@ first_step(agent *a)
 static void
 perform(agent *a, agent_step step)
 {
+	/* hot path: an async state entering itself (or another async state)
+	 * with the data it already owns, nothing in flight */
+	if (_likely_(step.kind == AGENT_STEP_ASYNC && a->in_state &&
+		     a->cur_kind == AGENT_STEP_ASYNC && step.state &&
+		     step.data == a->cur_data && !a->awaits && !a->comp_head)) {
+		const struct agent_state *st = step.state;
+		agent_step r;
+
+		a->cur_state = st;
+		a->state_name = st->name;
+		if (st->repeat)
+			r = st->repeat(a, a->cur_data);
+		else if (st->once)
+			r = st->once(a, a->cur_data);
+		else
+			r = agent_done();
+		if (_likely_(r.kind != AGENT_STEP_ERROR &&
+			     r.kind != AGENT_STEP_WAIT)) {
+			a->pending = r;
+			a->has_pending = true;
+		} else
+			state_result(a, r);
+		return;
+	}
 	switch (step.kind) {
 	case AGENT_STEP_ASYNC:
 	case AGENT_STEP_SYNC:
