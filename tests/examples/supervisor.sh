@@ -11,20 +11,21 @@ expect_order 'app: 8 children running' 'app: done, stopping its children' \
 	'stopping db-cleaner \(group 4\)' 'stopping health-check \(group 3\)' \
 	'stopping server \(group 2\)' 'stopping requests \(group 1\)' \
 	'stopping worker-[12] \(group 0\)'
-# every line about group g comes after every "stopped" line of a greater group
+# One group at a time, greatest first: no line about a group greater than
+# one already stopped, and no "stopping" of a group while a greater group
+# still has a member stopping.
 printf '%s\n' "$out" | awk '
 	/^stopp(ing|ed) / {
 		g = $NF; sub(/\)/, "", g); g += 0
-		if (seen_stopped && g > min_stopped) { bad = 1 }
-		if ($1 == "stopping" && started[g] == 0) { started[g] = 1 }
-		if ($1 == "stopped") {
-			if (!seen_stopped || g < min_stopped) min_stopped = g
-			seen_stopped = 1
-		}
+		if (seen && g > min) bad = 1
 		if ($1 == "stopping") {
 			for (h in open) if (open[h] > 0 && h + 0 > g) bad = 1
 			open[g]++
-		} else open[g]--
+		} else {
+			open[g]--
+			if (!seen || g < min) min = g
+			seen = 1
+		}
 	}
 	END { exit bad }' || fail "groups did not stop one at a time, greatest first"
 expect_last 'app: finalized \(done\)'
