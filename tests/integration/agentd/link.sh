@@ -29,6 +29,27 @@ wait_state deaf running
 wait_state mute failed
 assert_contains "$(agent_field mute 7) $(agent_field mute 8) $(agent_field mute 9) $(agent_field mute 10) $(agent_field mute 11)" "start timeout"
 
+step "a stranger on link.sock (not a pid agentd spawned) is disconnected"
+"$PYTHON" - "$RT/link.sock" >"$T/stranger" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"\0SP\0\0\x11\0\0")   # pair1
+data = b""
+try:
+    while True:
+        c = s.recv(64)
+        if not c:
+            break
+        data += c
+    print("closed after", len(data), "bytes")
+except socket.timeout:
+    print("still open")
+PY
+assert_contains "$(cat "$T/stranger")" "closed after 8 bytes"
+assert_eq "$(agent_state polite)" running
+
 ctl_ok stop polite
 assert_eq "$(recorded interrupt)" polite
 assert_contains "$(agent_field polite 7) $(agent_field polite 8) $(agent_field polite 9)" "exited 2 (interrupted)"
