@@ -88,6 +88,7 @@ struct agent {
 
 	enum agent_state state;
 	bool want_up;
+	bool stop_requested;     /* stop once the order allows (dispatch) */
 	enum agent_then then;
 	enum stop_phase stop_phase;
 	char fail_reason[64];    /* why a stop counts as a failure */

@@ -627,11 +627,21 @@ agent_request_start(struct agent *a)
 	return 1;
 }
 
+/*
+ * Stop on request. Up agents are stopped by the next dispatch pass in
+ * reverse order (manager_stop_requested): after the agents that depend on
+ * them and are going down too, and after those of later groups.
+ */
 int
 agent_request_stop(struct agent *a)
 {
 	a->want_up = false;
-	agent_handle_event(a, AGENT_EV_STOP);
+	if (agent_is_up(a)) {
+		a->stop_requested = true;
+		manager_schedule_dispatch(a->m);
+	} else {
+		agent_handle_event(a, AGENT_EV_STOP);
+	}
 	return 1;
 }
 
@@ -670,7 +680,7 @@ agent_is_settled_for(struct agent *a, uint32_t type)
 	switch (type) {
 	case PROTO_MSG_CTL_STOP:
 		return a->state != AGENT_STOPPING && !agent_is_up(a) &&
-		       a->state != AGENT_BACKOFF;
+		       a->state != AGENT_BACKOFF && !a->stop_requested;
 	case PROTO_MSG_CTL_START:
 	case PROTO_MSG_CTL_RESTART:
 		if (a->state == AGENT_RUNNING || a->state == AGENT_FAILED ||
@@ -775,6 +785,52 @@ group_stop_eligible(struct agent_group *g)
 	}
 }
 
+/* Going down, not yet down. */
+static bool
+agent_leaving(const struct agent *a)
+{
+	return !a->want_up && (a->stop_requested || a->state == AGENT_STOPPING);
+}
+
+static size_t
+group_index(const struct manager *m, const struct agent_group *g)
+{
+	for (size_t i = 0; i < m->n_groups; i++)
+		if (m->groups[i] == g)
+			return i;
+	return SIZE_MAX;
+}
+
+static void
+manager_stop_requested(struct manager *m)
+{
+	for (size_t i = 0; i < m->n_agents; i++) {
+		struct agent *a = m->agents[i];
+		bool blocked = false;
+		size_t gi;
+
+		if (!a->stop_requested)
+			continue;
+		if (a->want_up || !agent_is_up(a)) {
+			a->stop_requested = false;
+			continue;
+		}
+		for (size_t k = 0; k < a->n_rdeps && !blocked; k++)
+			blocked = agent_leaving(a->rdeps[k]);
+		gi = group_index(m, a->group);
+		for (size_t k = 0; k < m->n_agents && !blocked; k++) {
+			struct agent *b = m->agents[k];
+
+			blocked = b != a && agent_leaving(b) && b->group &&
+				  group_index(m, b->group) > gi && gi != SIZE_MAX;
+		}
+		if (blocked)
+			continue;
+		a->stop_requested = false;
+		agent_handle_event(a, AGENT_EV_STOP);
+	}
+}
+
 static void manager_free_removed(struct manager *m);
 
 void
@@ -810,6 +866,7 @@ dispatch_cb(sd_event_source *s, void *userdata)
 
 	switch (m->phase) {
 	case PHASE_STARTING:
+		manager_stop_requested(m);
 		for (;;) {
 			if (m->cursor >= m->n_groups) {
 				m->phase = PHASE_RUNNING;
@@ -826,6 +883,7 @@ dispatch_cb(sd_event_source *s, void *userdata)
 		}
 		break;
 	case PHASE_RUNNING:
+		manager_stop_requested(m);
 		for (size_t i = 0; i < m->n_groups; i++)
 			group_start_eligible(m, m->groups[i]);
 		break;
@@ -889,8 +947,10 @@ manager_begin_shutdown(struct manager *m, int exit_code)
 	sd_notify(0, "STOPPING=1");
 	m->phase = PHASE_STOPPING;
 	m->cursor = m->n_groups - 1;
-	for (size_t i = 0; i < m->n_agents; i++)
+	for (size_t i = 0; i < m->n_agents; i++) {
 		m->agents[i]->want_up = false;
+		m->agents[i]->stop_requested = false;
+	}
 	manager_schedule_dispatch(m);
 }
 

@@ -44,6 +44,9 @@ for n in db cache api web worker; do
 	wait_state $n running
 done
 step "start order: $(recorded start)"
+for n in db cache api web worker; do
+	[ "$(line_no start $n)" -gt 0 ] && [ "$(line_no ready $n)" -gt 0 ] || fail "$n: start/ready not recorded"
+done
 # api starts only after db and cache are ready
 [ "$(line_no start api)" -gt "$(line_no ready db)" ] || fail "api started before db was ready"
 [ "$(line_no start api)" -gt "$(line_no ready cache)" ] || fail "api started before cache was ready"
@@ -53,15 +56,33 @@ for n in db cache api; do
 done
 [ "$(line_no start worker)" -gt "$(line_no ready web)" ] || fail "worker started before web was ready"
 
+check_stop_order() {
+	for n in db cache api web worker; do
+		[ "$(line_no stop $n)" -gt 0 ] || fail "no stop recorded for $n"
+	done
+	[ "$(line_no stop worker)" -lt "$(line_no stop web)" ] || fail "web stopped before worker"
+	for n in db cache api; do
+		[ "$(line_no stop web)" -lt "$(line_no stop $n)" ] || fail "$n stopped before web (group order)"
+	done
+	[ "$(line_no stop api)" -lt "$(line_no stop db)" ] || fail "db stopped before api"
+	[ "$(line_no stop api)" -lt "$(line_no stop cache)" ] || fail "cache stopped before api"
+}
+
+step "agentctl stop of all of them, named in any order, stops in reverse order"
+ctl_ok stop cache db web api worker
+for n in db cache api web worker; do
+	assert_eq "$(agent_state $n)" inactive "$n after stop"
+done
+step "stop order: $(recorded stop)"
+check_stop_order
+
+rm -f "$REC"
+ctl_ok start db cache api web worker
+for n in db cache api web worker; do
+	assert_eq "$(agent_state $n)" running "$n after start"
+done
 stop_agentd
 stops=$(recorded stop)
 step "stop order: $stops"
-# worker before web (After=), the second group before the first, api
-# before db and cache
-[ "$(line_no stop worker)" -lt "$(line_no stop web)" ] || fail "web stopped before worker"
-for n in db cache api; do
-	[ "$(line_no stop web)" -lt "$(line_no stop $n)" ] || fail "$n stopped before web (group order)"
-done
-[ "$(line_no stop api)" -lt "$(line_no stop db)" ] || fail "db stopped before api"
-[ "$(line_no stop api)" -lt "$(line_no stop cache)" ] || fail "cache stopped before api"
+check_stop_order
 pass
