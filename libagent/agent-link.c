@@ -47,6 +47,7 @@ struct agent_remote_ctx {
 	/* inbox */
 	bool has_inbox;
 	nng_socket inbox;
+	nng_listener inbox_lst;
 	struct agent_io inbox_io;
 	agent *inbox_agent; /* referenced */
 	char inbox_url[PROTO_URL_MAX];
@@ -798,6 +799,7 @@ agent_listen(agent *a, const char *url)
 		nng_close(rc->inbox);
 		return proto_errno_from_nng(r);
 	}
+	rc->inbox_lst = lst;
 	r = sock_recvfd(rc->inbox, &rc->inbox_io, a->loop, inbox_fire);
 	if (r < 0) {
 		nng_close(rc->inbox);
@@ -808,6 +810,36 @@ agent_listen(agent *a, const char *url)
 	a->is_inbox = true;
 	snprintf(rc->inbox_url, sizeof(rc->inbox_url), "%s", url);
 	return 0;
+}
+
+/*
+ * nng 1.5.2 bug #1518: a peer that disconnects during the SP handshake
+ * leaves an ipc listener that accepts but never hands pipes to its socket
+ * again. Our handshakes only stall when this process was stopped
+ * (SIGSTOP), so after a SIGCONT the inbox listener is recreated on the
+ * same path; senders' dialers reconnect by themselves.
+ */
+static void
+inbox_relisten(struct agent_remote_ctx *rc)
+{
+	nng_listener lst;
+	int r;
+
+	if (!rc->has_inbox)
+		return;
+	(void)nng_listener_close(rc->inbox_lst);
+	r = nng_listener_create(&lst, rc->inbox, rc->inbox_url);
+	if (r == 0 && strncmp(rc->inbox_url, "ipc://", 6) == 0)
+		r = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if (r == 0)
+		r = nng_listener_start(lst, 0);
+	if (r != 0) {
+		agent__log(rc->inbox_agent, 3, "cannot listen again on %s: %s",
+			   rc->inbox_url, nng_strerror(r));
+		return;
+	}
+	rc->inbox_lst = lst;
+	agent__log(rc->inbox_agent, 7, "inbox listener recreated after SIGCONT");
 }
 
 /* ---- the link to agentd ------------------------------------------------------------- */
@@ -1073,6 +1105,11 @@ signal_fire(struct agent_io *io, uint32_t revents)
 
 	(void)revents;
 	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCONT) {
+			if (sc->a->loop->remote)
+				inbox_relisten(sc->a->loop->remote);
+			continue;
+		}
 		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT)
 			continue;
 		sc->count++;
@@ -1118,6 +1155,7 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGCONT); /* still continues the process when blocked */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
 	r = agent_loop_new(&l);
@@ -1131,6 +1169,7 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCONT);
 	sc.io.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	sc.io.fire = signal_fire;
 	sc.a = a;

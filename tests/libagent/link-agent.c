@@ -3,7 +3,8 @@
  * link-agent.c - a libagent program for test-agent-link: an actor run by
  * agent_main(). It prints "ready" once begin ran and "stopping" from
  * on_interrupt, so the test knows when to signal it. With argv[1] ==
- * "stubborn" its shutdown state never ends (only ABORT ends it).
+ * "stubborn" its shutdown state never ends (only ABORT ends it). Each
+ * "note" event it receives prints "note".
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,16 +48,41 @@ begin(agent *a)
 	return agent_events();
 }
 
+static const struct agent_msg_type msg_note = { .name = "note" };
+
+static int
+on_note(agent *a, agent_msg *m)
+{
+	printf("note\n");
+	fflush(stdout);
+	return 0;
+}
+
+static const struct agent_handler handlers[] = {
+	{ .type = &msg_note, .on_event = on_note },
+	{ 0 },
+};
+
 static const struct agent_def def = {
 	.name = "linky",
 	.begin = begin,
+	.handlers = handlers,
 	.on_interrupt = on_interrupt,
 	.grace_usec = 60ULL * AGENT_USEC_PER_SEC,
 };
 
+/* libagent's diagnostics go to stdout as "log: ..." lines */
+static void
+log_line(int level, const char *name, const char *msg, void *userdata)
+{
+	printf("log: %s\n", msg);
+	fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
+	agent_log_set(log_line, NULL);
 	stubborn = argc > 1 && strcmp(argv[1], "stubborn") == 0;
 	return agent_main(&def, NULL, argc, argv);
 }

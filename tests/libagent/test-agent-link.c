@@ -8,6 +8,7 @@
  * FLAG (status 2), a second SIGTERM ABORT (status 3).
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,14 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
+#include <nng/protocol/pipeline0/push.h>
 
 #include "proto.h"
+#include "proto-agent.h"
 #include "proto-link.h"
 
 extern char **environ;
@@ -53,18 +58,44 @@ spawn_helper(char *mode, char **env, int *out_fd)
 
 /* read one line from fd (blocking; the helper writes it promptly) */
 static void
-read_line(int fd, char *buf, size_t size)
+read_any_line(int fd, char *buf, size_t size)
 {
 	size_t n = 0;
 
 	while (n + 1 < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		char c;
-		ssize_t r = read(fd, &c, 1);
+		ssize_t r;
+
+		/* a deadline instead of the suite's timeout */
+		assert_int_equal(poll(&pfd, 1, 20000), 1);
+		r = read(fd, &c, 1);
 		if (r <= 0 || c == '\n')
 			break;
 		buf[n++] = c;
 	}
 	buf[n] = '\0';
+}
+
+/* the next line that is not one of libagent's "log:" lines */
+static void
+read_line(int fd, char *buf, size_t size)
+{
+	do
+		read_any_line(fd, buf, size);
+	while (strncmp(buf, "log: ", 5) == 0);
+}
+
+/* skip lines until a log line containing needle */
+static void
+wait_log(int fd, const char *needle)
+{
+	char buf[512];
+
+	do {
+		read_any_line(fd, buf, sizeof(buf));
+		assert_true(buf[0] != '\0'); /* EOF: the helper died */
+	} while (strncmp(buf, "log: ", 5) != 0 || !strstr(buf, needle));
 }
 
 static int
@@ -224,12 +255,88 @@ test_standalone_sigterm(void **state)
 	close(out);
 }
 
+static void
+send_note(nng_socket s)
+{
+	struct proto_builder b;
+	struct proto_event ev = { .kind = "note", .kind_len = 4 };
+	nng_msg *msg;
+
+	assert_int_equal(proto_builder_begin(&b, PROTO_MSG_EVENT, 0, 0,
+					     "tester"), 0);
+	assert_int_equal(proto_event_pack(&b.pk, &ev), 0);
+	assert_int_equal(proto_builder_finish(&b, &msg), 0);
+	assert_int_equal(nng_sendmsg(s, msg, 0), 0);
+}
+
+/* nng 1.5.2 bug #1518: a connection that closes during the SP handshake
+ * while the agent is stopped must not leave its inbox deaf */
+static void
+test_inbox_survives_sigstop(void **state)
+{
+	char dir[] = "/tmp/la.XXXXXX";
+	char url[300], path[200], e_inbox[320];
+	char *env[] = { e_inbox, NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	nng_socket s;
+	char line[64];
+	int out, fd;
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/inbox/linky.sock", dir);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	snprintf(e_inbox, sizeof(e_inbox), "AGENTD_INBOX=%s", url);
+	pid = spawn_helper(mode_actor, env, &out);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+
+	assert_int_equal(nng_push0_open(&s), 0);
+	assert_int_equal(nng_dial(s, url, NULL, 0), 0);
+	send_note(s);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "note");
+	nng_close(s);
+
+	/* a stranger connects to the stopped agent, starts the SP
+	 * handshake and leaves */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "\0SP\0\x00\x50", 6), 6);
+	close(fd);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	wait_log(out, "inbox listener recreated");
+
+	/* the inbox still delivers (the dialer retries by itself) */
+	assert_int_equal(nng_push0_open(&s), 0);
+	assert_int_equal(nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK), 0);
+	send_note(s);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "note");
+	nng_close(s);
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
+	snprintf(url, sizeof(url), "%s/inbox", dir);
+	(void)unlink(path);
+	(void)rmdir(url);
+	(void)rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linked),
 		cmocka_unit_test(test_standalone_sigterm),
+		cmocka_unit_test(test_inbox_survives_sigstop),
 	};
 	sigset_t set;
 
