@@ -272,6 +272,8 @@ agent_finish_stop(struct agent *a)
 		agent_set_state(a, AGENT_FAILED);
 		break;
 	case THEN_POLICY:
+		/* out of STOPPING first: the policy may fail the group */
+		agent_set_state(a, AGENT_INACTIVE);
 		agent_apply_policy(a, false);
 		break;
 	}
@@ -436,6 +438,11 @@ act_stop_timeout(struct agent *a)
 		agent_set_deadline(a, usec_add(now, KILL_WAIT));
 		break;
 	case STOP_KILL:
+		if (a->pid <= 0) { /* cannot happen: the exit moves to REAP */
+			a->stop_phase = STOP_REAP;
+			agent_set_deadline(a, now);
+			break;
+		}
 		log_warnx("%s: pid %d survives SIGKILL, still waiting", a->name,
 			  (int)a->pid);
 		process_kill_tree(a, SIGKILL);

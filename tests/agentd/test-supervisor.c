@@ -413,6 +413,31 @@ test_intensity(void **state)
 	fixture_free(f);
 }
 
+/* A failure found by a stop (watchdog, start timeout) that exceeds the
+ * intensity leaves the agent failed, not stuck in stopping. */
+static void
+test_intensity_after_watchdog(void **state)
+{
+	struct fixture *f = fixture_new(
+		"/u/g.group", "[Group]\nIntensity=1\n",
+		"/u/a.agent", "[Agent]\nExecStart=/bin/true\nGroup=g\nWatchdogSec=1s\n",
+		NULL);
+	struct agent *a = agent(f, "a");
+
+	for (int i = 0; i < 2; i++) {
+		force_state(a, AGENT_RUNNING);
+		agent_handle_event(a, AGENT_EV_WATCHDOG);
+		assert_int_equal(a->state, AGENT_STOPPING);
+		assert_int_equal(stub_last_tree_sig, SIGKILL);
+		process_release(a);
+		agent_handle_event(a, AGENT_EV_EXITED);
+		assert_int_equal(a->state, i == 0 ? AGENT_BACKOFF : AGENT_FAILED);
+	}
+	assert_true(a->group->failed);
+	assert_int_equal(a->deadline, USEC_INFINITY);
+	fixture_free(f);
+}
+
 static void
 test_escalate(void **state)
 {
@@ -569,6 +594,7 @@ main(void)
 		cmocka_unit_test(test_restart_policies),
 		cmocka_unit_test(test_backoff_grows_and_resets),
 		cmocka_unit_test(test_intensity),
+		cmocka_unit_test(test_intensity_after_watchdog),
 		cmocka_unit_test(test_escalate),
 		cmocka_unit_test(test_strategies),
 		cmocka_unit_test(test_stop_escalation),
