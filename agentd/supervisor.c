@@ -69,6 +69,8 @@ agent_is_up(const struct agent *a)
 
 /* ---- timers ------------------------------------------------------------- */
 
+static void agent_arm_timer(struct agent *a);
+
 static int
 agent_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -82,6 +84,9 @@ agent_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 		a->deadline = USEC_INFINITY;
 		agent_handle_event(a, AGENT_EV_TIMEOUT);
 	}
+	/* the other deadline may be due too (agents are freed only by the
+	 * dispatch pass, never inside an event) */
+	agent_arm_timer(a);
 	return 0;
 }
 
@@ -624,6 +629,8 @@ agent_request_start(struct agent *a)
 		a->group->history_head = 0;
 	}
 	a->want_up = true;
+	if (a->state == AGENT_STOPPING)
+		a->then = THEN_INACTIVE; /* then started again by dispatch */
 	if (a->state == AGENT_FAILED || a->state == AGENT_DONE) {
 		a->backoff_step = 0;
 		agent_set_state(a, AGENT_INACTIVE);
