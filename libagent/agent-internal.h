@@ -70,6 +70,7 @@ struct agent_loop {
 	int wake_fd;
 	struct agent_io wake_io;
 	int running; /* nesting depth of run/iterate calls */
+	pthread_t owner; /* the thread that created or last ran the loop */
 	bool exit_requested;
 
 	/* agents with work, FIFO, linked through agent.ready_next */
@@ -328,6 +329,16 @@ static inline bool
 agent__on_loop(agent_loop *l)
 {
 	return agent__tls_loop == l;
+}
+
+/* Off the loop's iteration: may the caller touch the loop directly? Only
+ * its owner thread, and only while it is not running it elsewhere. */
+static inline bool
+agent__may_touch(agent_loop *l)
+{
+	return agent__on_loop(l) ||
+	       (__atomic_load_n(&l->running, __ATOMIC_ACQUIRE) == 0 &&
+		pthread_equal(pthread_self(), l->owner));
 }
 
 /* engine (agent.c) */

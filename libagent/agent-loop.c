@@ -387,6 +387,7 @@ agent_loop_new(agent_loop **ret)
 	if (!l)
 		return -ENOMEM;
 	l->n_ref = 1;
+	l->owner = pthread_self();
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		int r = -errno;
@@ -582,6 +583,7 @@ agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg)
 
 	agent__tls_loop = l;
 	agent_loop_ref(l);
+	l->owner = pthread_self();
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(&l->exit_requested, __ATOMIC_RELAXED) &&
 	       pred(arg)) {
@@ -621,6 +623,7 @@ agent_loop_iterate(agent_loop *l, uint64_t timeout_usec)
 	if (!l)
 		return -EINVAL;
 	agent__tls_loop = l;
+	l->owner = pthread_self();
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	r = loop_iterate(l, timeout_usec, NULL, NULL);
 	__atomic_sub_fetch(&l->running, 1, __ATOMIC_ACQ_REL);

@@ -383,13 +383,9 @@ agent_send_tagged(agent *to, const struct agent_msg_type *type, uint64_t tag,
 	m->type = type;
 	m->payload = payload;
 	m->tag = tag;
-	if (_unlikely_(!agent__on_loop(to->loop))) {
-		struct agent_xq *x;
+	if (_unlikely_(!agent__may_touch(to->loop))) {
+		struct agent_xq *x = calloc(1, sizeof(*x));
 
-		if (__atomic_load_n(&to->loop->running, __ATOMIC_ACQUIRE) == 0 &&
-		    agent__tls_loop == NULL)
-			goto local; /* loop idle, caller is the owner thread */
-		x = calloc(1, sizeof(*x));
 		if (!x) {
 			agent_msg_unref(m);
 			return -ENOMEM;
@@ -400,7 +396,6 @@ agent_send_tagged(agent *to, const struct agent_msg_type *type, uint64_t tag,
 		agent__xq_push(to->loop, x);
 		return 0;
 	}
-local:
 	r = agent__enqueue(to, m);
 	if (_unlikely_(r < 0))
 		agent_msg_unref(m);

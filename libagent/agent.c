@@ -838,8 +838,7 @@ agent_interrupt(agent *a, enum agent_level level)
 		return -EINVAL;
 	if (a->phase == PHASE_ENDED)
 		return -ESRCH;
-	if (!agent__on_loop(a->loop) &&
-	    __atomic_load_n(&a->loop->running, __ATOMIC_ACQUIRE) > 0) {
+	if (!agent__may_touch(a->loop)) {
 		struct agent_xq *x = calloc(1, sizeof(*x));
 		if (!x)
 			return -ENOMEM;
