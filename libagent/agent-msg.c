@@ -204,6 +204,13 @@ agent_msg_body(agent_msg *m, const void **buf, size_t *len)
 
 /* ---- mailbox -------------------------------------------------------------------- */
 
+/* the loop thread writes mb_len; agent_mailbox_len may read it anywhere */
+static inline void
+mb_len_set(agent *a, unsigned v)
+{
+	__atomic_store_n(&a->mb_len, v, __ATOMIC_RELAXED);
+}
+
 static int
 mb_grow(agent *a)
 {
@@ -248,7 +255,7 @@ drop_oldest(agent *a)
 		for (unsigned j = i; j + 1 < a->mb_len; j++)
 			a->mb[(a->mb_head + j) & (a->mb_cap - 1)] =
 				a->mb[(a->mb_head + j + 1) & (a->mb_cap - 1)];
-		a->mb_len--;
+		mb_len_set(a, a->mb_len - 1);
 		a->mb_user--;
 		a->dropped++;
 		agent__log(a, 7, "mailbox full: dropped the oldest %s (%llu "
@@ -286,7 +293,7 @@ agent__enqueue(agent *to, agent_msg *m)
 		return -ENOMEM;
 	}
 	to->mb[(to->mb_head + to->mb_len) & (to->mb_cap - 1)] = m;
-	to->mb_len++;
+	mb_len_set(to, to->mb_len + 1);
 	agent__ready(to);
 	return 0;
 }
@@ -300,7 +307,7 @@ agent__dequeue(agent *a)
 		return NULL;
 	m = a->mb[a->mb_head];
 	a->mb_head = (a->mb_head + 1) & (a->mb_cap - 1);
-	a->mb_len--;
+	mb_len_set(a, a->mb_len - 1);
 	if (!m->control) {
 		a->mb_user--;
 		if (_unlikely_(a->sources != NULL))
@@ -320,7 +327,7 @@ agent__mailbox_drop_all(agent *a, int err)
 	while (a->mb_len > 0) {
 		m = a->mb[a->mb_head];
 		a->mb_head = (a->mb_head + 1) & (a->mb_cap - 1);
-		a->mb_len--;
+		mb_len_set(a, a->mb_len - 1);
 		if (!m->control) {
 			a->mb_user--;
 			if (m->kind == AGENT_MSG_EVENT)
@@ -346,7 +353,7 @@ agent__mailbox_free(agent *a)
 _public_ unsigned
 agent_mailbox_len(agent *a)
 {
-	return a ? a->mb_len : 0;
+	return a ? __atomic_load_n(&a->mb_len, __ATOMIC_RELAXED) : 0;
 }
 
 _public_ uint64_t

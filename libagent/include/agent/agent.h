@@ -291,7 +291,7 @@ int agent_reply(agent *self, agent_msg *m, void *payload);
 /* Answer with an error (-errno) instead. */
 int agent_reply_error(agent *self, agent_msg *m, int err);
 
-/* Messages per agent. */
+/* Messages queued (a snapshot; any thread) and dropped by DROP_OLDEST. */
 unsigned agent_mailbox_len(agent *a);
 uint64_t agent_mailbox_dropped(agent *a);
 
