@@ -21,6 +21,7 @@
 #include <nng/protocol/pair1/pair.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/supplemental/util/platform.h>
 #include <nng/transport/ipc/ipc.h>
 
 #include "agent-internal.h"
@@ -834,7 +835,7 @@ inbox_relisten(struct agent_remote_ctx *rc)
 	if (r == 0)
 		r = nng_listener_start(lst, 0);
 	if (r != 0) {
-		agent__log(rc->inbox_agent, 3, "cannot listen again on %s: %s",
+		agent__log(rc->inbox_agent, 7, "cannot listen again on %s: %s",
 			   rc->inbox_url, nng_strerror(r));
 		return;
 	}
@@ -1071,6 +1072,9 @@ agent__remote_free(agent_loop *l)
 	if (rc->has_link) {
 		agent__io_remove(l, &rc->link_io);
 		agent__tnode_disarm(l, &rc->heartbeat);
+		/* nng has no flush: give the last report (EXIT_REPORT) a
+		 * moment on its way out before the pipe is torn down */
+		nng_msleep(10);
 		nng_close(rc->link);
 	}
 	if (rc->has_inbox) {
@@ -1180,14 +1184,14 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	if (inbox && *inbox) {
 		r = agent_listen(a, inbox);
 		if (r < 0)
-			agent__log(a, 3, "cannot listen on %s: %s", inbox,
+			agent__log(a, 7, "cannot listen on %s: %s", inbox,
 				   strerror(-r));
 	}
 	link = getenv("AGENTD_LINK");
 	if (link && *link) {
 		r = link_open(a, link);
 		if (r < 0)
-			agent__log(a, 3, "cannot link to agentd at %s: %s",
+			agent__log(a, 7, "cannot link to agentd at %s: %s",
 				   link, strerror(-r));
 	}
 	(void)agent_start(a);
