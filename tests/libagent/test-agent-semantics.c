@@ -1827,6 +1827,145 @@ test_drop_oldest_answers_requests(void **state)
 	agent_loop_unref(l);
 }
 
+/* ---- 17. pipeline pools bound the agents of a stage ------------------------------ */
+
+static int stage_running[2], stage_max[2];
+
+static agent_step
+pstage_cb(agent *a, void *data, agent_msg *m)
+{
+	int i = strcmp(agent_get_def(a)->name, "slow1") == 0;
+	long *in = agent_self(a);
+	long *out = malloc(sizeof(*out));
+
+	stage_running[i]--;
+	*out = *in + 100 * (i + 1);
+	agent_set_result(a, out, free);
+	return agent_done();
+}
+
+static agent_step
+pstage_once(agent *a, void *data)
+{
+	int i = strcmp(agent_get_def(a)->name, "slow1") == 0;
+
+	if (++stage_running[i] > stage_max[i])
+		stage_max[i] = stage_running[i];
+	/* stage 1 is slower than stage 0: its pool fills up */
+	assert_int_equal(agent_await_sleep(a, (i ? 20 : 1) * MS, pstage_cb),
+			 0);
+	return agent_wait();
+}
+
+static const struct agent_state state_pstage = { .name = "pstage",
+						 .once = pstage_once };
+
+static agent_step
+pstage_begin(agent *a)
+{
+	return agent_async(&state_pstage, NULL);
+}
+
+static const struct agent_def slow0_def = { .name = "slow0",
+					    .begin = pstage_begin,
+					    .free_self = free };
+static const struct agent_def slow1_def = { .name = "slow1",
+					    .begin = pstage_begin,
+					    .free_self = free };
+
+static long pool_sum;
+static int pool_outputs;
+
+static int
+pool_on_output(agent *a, agent_msg *m)
+{
+	long *v = agent_msg_payload(m);
+
+	assert_int_equal(agent_msg_error(m), 0);
+	pool_sum += *v;
+	if (++pool_outputs == 6)
+		return agent_shutdown(a);
+	return 0;
+}
+
+static const struct agent_handler pool_handlers[] = {
+	{ .type = &agent_type_pipeline_output, .on_event = pool_on_output },
+	{ 0 },
+};
+
+static agent_step
+pool_begin(agent *a)
+{
+	agent_pipeline *p;
+
+	assert_int_equal(agent_pipeline_new(a, &p, 16), 0);
+	assert_int_equal(agent_pipeline_add_stage(p, &slow0_def, 1), 0);
+	assert_int_equal(agent_pipeline_add_stage(p, &slow1_def, 2), 0);
+	for (long i = 1; i <= 6; i++) {
+		long *v = malloc(sizeof(*v));
+		*v = i;
+		assert_true(agent_pipeline_push(p, v, free) > 0);
+	}
+	assert_int_equal(agent_pipeline_pending(p), 6);
+	return agent_events();
+}
+
+static const struct agent_def pool_def = {
+	.name = "pool-owner",
+	.begin = pool_begin,
+	.handlers = pool_handlers,
+};
+
+static void
+test_pipeline_pools(void **state)
+{
+	agent *a;
+
+	memset(stage_running, 0, sizeof(stage_running));
+	memset(stage_max, 0, sizeof(stage_max));
+	pool_sum = 0;
+	pool_outputs = 0;
+	assert_int_equal(agent_new(&a, NULL, &pool_def, NULL), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	assert_int_equal(pool_sum, 21 + 6 * 300);
+	assert_int_equal(stage_max[0], 1); /* pool 1 */
+	assert_int_equal(stage_max[1], 2); /* pool 2, and it filled up */
+	agent_unref(a);
+}
+
+/* ---- 18. an async function as a one-shot agent -------------------------------- */
+
+static agent_step
+afn_cb(agent *a, void *data, agent_msg *m)
+{
+	long *r = malloc(sizeof(*r));
+
+	*r = 99;
+	agent_set_result(a, r, free);
+	return agent_done();
+}
+
+static agent_step
+afn(agent *a, void *arg)
+{
+	tr("afn:%s", (const char *)arg);
+	assert_int_equal(agent_await_sleep(a, 1 * MS, afn_cb), 0);
+	return agent_wait();
+}
+
+static void
+test_async_fn(void **state)
+{
+	agent *a;
+
+	assert_int_equal(agent_new_async_fn(&a, NULL, afn, (void *)"arg",
+					    NULL), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	assert_string_equal(trace, "afn:arg");
+	assert_int_equal(*(long *)agent_get_result(a), 99);
+	agent_unref(a);
+}
+
 int
 main(void)
 {
@@ -1862,6 +2001,8 @@ main(void)
 		cmocka_unit_test_setup(test_flag_stops_sync_repeat, setup),
 		cmocka_unit_test_setup(test_abort_sync_state, setup),
 		cmocka_unit_test_setup(test_drop_oldest_answers_requests, setup),
+		cmocka_unit_test_setup(test_pipeline_pools, setup),
+		cmocka_unit_test_setup(test_async_fn, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
