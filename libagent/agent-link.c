@@ -1092,6 +1092,22 @@ agent__remote_free(agent_loop *l)
 	free(rc);
 }
 
+_public_ int
+agent_set_status(agent *a, const char *text)
+{
+	struct agent_remote_ctx *rc;
+	struct proto_text t;
+
+	if (!a || !text || strlen(text) > PROTO_STR_MAX)
+		return -EINVAL;
+	rc = a->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	t.text = text;
+	t.len = strlen(text);
+	return link_send(rc, PROTO_MSG_STATUS_TEXT, pack_text, &t);
+}
+
 /* ---- agent_main ----------------------------------------------------------------------- */
 
 struct sigctx {

@@ -6,6 +6,7 @@
  * "stubborn" its shutdown state never ends (only ABORT ends it). Each
  * "note" event it receives prints "note".
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,11 @@ on_interrupt(agent *a, enum agent_level level)
 static agent_step
 begin(agent *a)
 {
+	int r = agent_set_status(a, "serving notes");
+
+	/* linked: the status goes to agentd; standalone: nobody to tell */
+	if (r < 0 && r != -ENOTCONN)
+		return agent_fail(r);
 	printf("ready\n");
 	fflush(stdout);
 	return agent_events();

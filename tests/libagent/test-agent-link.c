@@ -189,6 +189,17 @@ test_linked(void **state)
 	nng_msg_free(msg);
 	send_payload(s, PROTO_MSG_HELLO_ACK, &ack);
 
+	/* begin published a status, then its first step made it READY */
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+			 PROTO_MSG_STATUS_TEXT);
+	{
+		struct proto_text t;
+		proto_reader_init(&rd, ev.payload, ev.payload_len);
+		assert_int_equal(proto_text_unpack(&rd, &t), 0);
+		assert_int_equal(t.len, strlen("serving notes"));
+		assert_memory_equal(t.text, "serving notes", t.len);
+	}
+	nng_msg_free(msg);
 	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
 			 PROTO_MSG_READY);
 	nng_msg_free(msg);

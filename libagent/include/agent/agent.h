@@ -541,6 +541,14 @@ void agent_pipeline_free(agent_pipeline *p);
 int agent_main(const struct agent_def *def, void *self, int argc,
 	       char **argv);
 
+/*
+ * Publish a one-line status text for this process's agent (agentctl
+ * status shows it): sent to agentd as STATUS_TEXT over the link. Loop
+ * thread. Returns 0, -ENOTCONN when not linked (standalone), -EINVAL
+ * (NULL or longer than 4096 bytes).
+ */
+int agent_set_status(agent *a, const char *text);
+
 /* ---- cleanup helpers (as sd-event.h) ------------------------------------ */
 
 static inline void
