@@ -24,7 +24,7 @@
 #include "macro.h"
 #include "proto-link.h"
 
-#define TIMER_ACCURACY	(1 * USEC_PER_MSEC)
+#define TIMER_ACCURACY	(100)               /* usec: deadlines are precise */
 #define KILL_WAIT	(5 * USEC_PER_SEC)   /* after SIGKILL of the tree */
 #define REAP_POLL	(10 * USEC_PER_MSEC) /* tree not empty yet */
 #define REAP_MAX	(3 * USEC_PER_SEC)
@@ -242,8 +242,12 @@ agent_apply_policy(struct agent *a, bool clean)
 	a->restarts++;
 	log_info("%s: %s, restart %u in %s", a->name, a->last_exit,
 		 a->restarts, format_timespan(buf, sizeof(buf), delay));
-	agent_set_state(a, AGENT_BACKOFF);
-	agent_set_deadline(a, usec_add(now_usec(), delay));
+	if (delay > 0) {
+		agent_set_state(a, AGENT_BACKOFF);
+		agent_set_deadline(a, usec_add(now_usec(), delay));
+	} else {
+		agent_set_state(a, AGENT_INACTIVE); /* RestartSec=0: dispatch starts it */
+	}
 
 	if (g->unit->strategy == UNIT_STRATEGY_ONE_FOR_ONE)
 		return;
