@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 #include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
 
 #include <agent/agent.h>
 
@@ -128,16 +130,37 @@ beta_on_double(agent *a, agent_msg *m)
 	return agent_reply(a, m, num(*v * 2));
 }
 
+/* "hang": kept and answered only when beta ends (too late) */
+static const struct agent_msg_type msg_hang = { .name = "hang" };
+static agent_msg *held;
+
+static int
+beta_on_hang(agent *a, agent_msg *m)
+{
+	held = agent_msg_ref(m);
+	return AGENT_REPLY_LATER;
+}
+
+static void
+beta_finalize(agent *a, enum agent_exit_reason reason)
+{
+	if (held) {
+		(void)agent_reply_error(a, held, -ECANCELED);
+		held = agent_msg_unref(held);
+	}
+}
+
 static const struct agent_handler beta_handlers[] = {
 	{ .type = &msg_hello, .on_event = beta_on_hello },
 	{ .type = &msg_double, .on_request = beta_on_double },
+	{ .type = &msg_hang, .on_request = beta_on_hang },
 	{ 0 },
 };
 
 static const struct agent_def beta_def = {
 	.name = "beta",
 	.handlers = beta_handlers,
-	.finalize = NULL,
+	.finalize = beta_finalize,
 };
 
 struct beta_thread {
@@ -181,12 +204,20 @@ static int
 alpha_on_unknown_resp(agent *a, agent_msg *m)
 {
 	tr("alpha:unknown:err%d", agent_msg_error(m));
+	return 0;
+}
+
+static int
+alpha_on_hang_resp(agent *a, agent_msg *m)
+{
+	tr("alpha:hang:err%d", agent_msg_error(m));
 	return agent_shutdown(a);
 }
 
 static const struct agent_handler alpha_handlers[] = {
 	{ .type = &msg_double, .on_response = alpha_on_resp },
 	{ .type = &msg_unknown, .on_response = alpha_on_unknown_resp },
+	{ .type = &msg_hang, .on_response = alpha_on_hang_resp },
 	{ 0 },
 };
 
@@ -202,6 +233,9 @@ alpha_begin(agent *a)
 					 3) > 0);
 	assert_true(agent_request_remote(a, "beta", &msg_unknown, NULL, 0, 4) >
 		    0);
+	/* never answered in time: the caller's timeout ends it */
+	assert_true(agent_request_remote(a, "beta", &msg_hang, NULL,
+					 30 * 1000ULL, 5) > 0);
 	/* nobody listens there */
 	assert_int_equal(agent_send_remote(a, "gamma", &msg_hello, num(1)),
 			 -ECONNREFUSED);
@@ -240,6 +274,19 @@ test_remote_events_requests(void **state)
 	snprintf(url, sizeof(url), "ipc://%s/inbox/alpha.sock", dir);
 	assert_int_equal(agent_listen(alpha, url), 0);
 
+	/* junk on beta's inbox is dropped and counted; beta goes on */
+	{
+		nng_socket junk;
+		nng_msg *msg;
+
+		snprintf(url, sizeof(url), "ipc://%s/inbox/beta.sock", dir);
+		assert_int_equal(nng_push0_open(&junk), 0);
+		assert_int_equal(nng_dial(junk, url, NULL, 0), 0);
+		assert_int_equal(nng_msg_alloc(&msg, 0), 0);
+		assert_int_equal(nng_msg_append(msg, "\x96\x01\xcc\xff", 4), 0);
+		assert_int_equal(nng_sendmsg(junk, msg, 0), 0);
+		nng_close(junk);
+	}
 	assert_int_equal(pthread_create(&th, NULL, beta_main, &bt), 0);
 	pthread_mutex_lock(&bt.lock);
 	while (!bt.ready)
@@ -255,7 +302,7 @@ test_remote_events_requests(void **state)
 	/* one sender, one receiver: FIFO; the error travelled back */
 	assert_string_equal(trace, "beta:hello:7:from:alpha alpha:r1:42 "
 				   "alpha:r2:err-13 alpha:r3:100 "
-				   "alpha:unknown:err-95");
+				   "alpha:unknown:err-95 alpha:hang:err-110");
 	agent_unref(alpha);
 	agent_unref(bt.a);
 	snprintf(url, sizeof(url), "%s/inbox", dir);
