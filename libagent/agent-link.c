@@ -1186,6 +1186,11 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 		agent_loop_unref(l);
 		return AGENT_EXIT_FAILED;
 	}
+	{
+		const char *n = getenv("AGENTD_NAME");
+		if (n && proto_name_is_valid(n, strlen(n)))
+			(void)agent_set_name(a, n); /* logs say who we are */
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
