@@ -62,12 +62,14 @@ enum stop_phase {
 };
 
 #define LOG_RING_LINES	200
+#define LOG_RING_BYTES	(32 * 1024)  /* per agent: 1,000 agents stay small */
 #define LOG_LINE_MAX	2048
 
 struct log_ring {
 	char *lines[LOG_RING_LINES];
 	unsigned head; /* next slot */
 	unsigned count;
+	size_t bytes;  /* of the lines kept */
 	uint64_t total;
 };
 

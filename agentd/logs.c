@@ -21,18 +21,36 @@
 #include "log.h"
 #include "macro.h"
 
+/* Keep the last LOG_RING_LINES lines, at most LOG_RING_BYTES of them. */
 static void
 log_ring_push(struct log_ring *r, const char *line, size_t len)
 {
-	char *s = strndup(line, len);
+	char *s;
 
+	if (len > LOG_RING_BYTES)
+		len = LOG_RING_BYTES;
+	s = strndup(line, len);
 	if (!s)
 		return;
-	free(r->lines[r->head]);
+	if (r->count == LOG_RING_LINES) {
+		/* the slot at head is the oldest line */
+		r->bytes -= strlen(r->lines[r->head]);
+		free(r->lines[r->head]);
+		r->lines[r->head] = NULL;
+		r->count--;
+	}
+	while (r->count > 0 && r->bytes + len > LOG_RING_BYTES) {
+		unsigned oldest = (r->head + LOG_RING_LINES - r->count) % LOG_RING_LINES;
+
+		r->bytes -= strlen(r->lines[oldest]);
+		free(r->lines[oldest]);
+		r->lines[oldest] = NULL;
+		r->count--;
+	}
 	r->lines[r->head] = s;
 	r->head = (r->head + 1) % LOG_RING_LINES;
-	if (r->count < LOG_RING_LINES)
-		r->count++;
+	r->count++;
+	r->bytes += len;
 	r->total++;
 }
 
@@ -44,6 +62,7 @@ log_ring_free(struct log_ring *r)
 		r->lines[i] = NULL;
 	}
 	r->count = r->head = 0;
+	r->bytes = 0;
 }
 
 static void
