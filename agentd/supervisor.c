@@ -571,8 +571,11 @@ agent_exited(struct agent *a, const siginfo_t *si)
 		if (sfx && si->si_status != 0 && n > 0)
 			snprintf(a->last_exit + n, sizeof(a->last_exit) - (size_t)n,
 				 " (%s)", sfx);
-		if (si->si_status == 0)
-			log_info("%s: pid %d exited 0", a->name, (int)si->si_pid);
+		if (si->si_status == 0 ||
+		    (a->state == AGENT_STOPPING && a->unit->type == UNIT_TYPE_AGENT &&
+		     si->si_status == PROTO_EXIT_INTERRUPTED))
+			log_info("%s: pid %d exited %d%s", a->name, (int)si->si_pid,
+				 si->si_status, sfx && si->si_status ? " (interrupted)" : "");
 		else
 			log_warnx("lost child: %s pid %d exited %d%s%s", a->name,
 				  (int)si->si_pid, si->si_status,
