@@ -158,6 +158,13 @@ peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
 			*ret = p->sock;
 			return 0;
 		}
+	if (strncmp(url, "ipc://", 6) == 0) {
+		struct stat st;
+		/* nobody listens there: say so now, instead of buffering for
+		 * a peer that may never come */
+		if (stat(url + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return -ECONNREFUSED;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -173,7 +180,9 @@ peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
 		goto fail;
 	(void)nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, PUSH_SENDBUF);
 	(void)nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
-	r = nng_dial(p->sock, url, NULL, 0);
+	/* never block the loop on a peer's handshake (a stopped peer would
+	 * hold it): dial in the background; sends wait in the send buffer */
+	r = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK);
 	if (r != 0) {
 		nng_close(p->sock);
 		goto fail;
