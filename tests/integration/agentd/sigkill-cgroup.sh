@@ -18,7 +18,6 @@ wait_state forker running
 wait_until test -s "$T/pids"
 main=$(agent_pid forker)
 gc=$(cat "$T/pids")
-old=$AGENTD_PID
 cg=$(sed -n 's/.*cgroup mode: agents under //p' "$T/agentd.log")
 kill -KILL "$AGENTD_PID"
 wait "$AGENTD_PID" 2>/dev/null
@@ -27,8 +26,8 @@ wait_until pids_gone "$main"
 pid_alive "$gc" || step "(the grandchild died with agentd already)"
 rm -f "$RT/control.sock" "$RT/link.sock"
 start_agentd "$UNITS"
+# (any agentd starting now does the cleanup: another test's may be first)
 wait_until pids_gone "$gc"
-[ -d "$cg" ] && fail "stale cgroup $cg left"
-grep -q "removing the cgroups of agentd $old" "$T/agentd.log" || fail "no cleanup logged"
+wait_until test ! -d "$cg"
 stop_agentd
 pass
