@@ -1966,6 +1966,55 @@ test_async_fn(void **state)
 	agent_unref(a);
 }
 
+/* ---- 19. a sync state sends from its worker thread ------------------------------- */
+
+static agent_step
+sender_once(agent *a, void *data)
+{
+	/* off the loop thread: goes through the loop's queue */
+	assert_int_equal(agent_send_tagged(a, &msg_a, 1, NULL), 0);
+	assert_int_equal(agent_send_tagged(a, &msg_a, 2, NULL), 0);
+	return agent_events();
+}
+
+static const struct agent_state state_sender = { .name = "sender",
+						 .once = sender_once };
+
+static int
+sender_on_a(agent *a, agent_msg *m)
+{
+	tr("m%llu", (unsigned long long)agent_msg_tag(m));
+	return agent_msg_tag(m) == 2 ? agent_shutdown(a) : 0;
+}
+
+static const struct agent_handler sender_handlers[] = {
+	{ .type = &msg_a, .on_event = sender_on_a },
+	{ 0 },
+};
+
+static agent_step
+sender_begin(agent *a)
+{
+	return agent_sync(&state_sender, NULL);
+}
+
+static const struct agent_def sender_def = {
+	.name = "sender",
+	.begin = sender_begin,
+	.handlers = sender_handlers,
+};
+
+static void
+test_sync_state_sends(void **state)
+{
+	agent *a;
+
+	assert_int_equal(agent_new(&a, NULL, &sender_def, NULL), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	assert_string_equal(trace, "m1 m2");
+	agent_unref(a);
+}
+
 int
 main(void)
 {
@@ -2003,6 +2052,7 @@ main(void)
 		cmocka_unit_test_setup(test_drop_oldest_answers_requests, setup),
 		cmocka_unit_test_setup(test_pipeline_pools, setup),
 		cmocka_unit_test_setup(test_async_fn, setup),
+		cmocka_unit_test_setup(test_sync_state_sends, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
