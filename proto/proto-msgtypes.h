@@ -45,6 +45,10 @@ enum proto_family {
 	XX(CTL_RESET_FAILED, 208, "reset-failed", PROTO_FAMILY_CTL)             \
 	XX(CTL_RELOAD,     209, "reload",         PROTO_FAMILY_CTL)             \
 	XX(CTL_SHUTDOWN,   210, "shutdown",       PROTO_FAMILY_CTL)             \
+	XX(CTL_EVENTS,     211, "events",         PROTO_FAMILY_CTL)             \
+	XX(CTL_EVENTS_REPLY, 212, "events-reply", PROTO_FAMILY_CTL)             \
+	XX(CTL_LOGS,       213, "logs",           PROTO_FAMILY_CTL)             \
+	XX(CTL_LOGS_REPLY, 214, "logs-reply",     PROTO_FAMILY_CTL)             \
 	/* agent <-> agent */                                                   \
 	XX(EVENT,          300, "event",          PROTO_FAMILY_AGENT)           \
 	XX(REQUEST,        301, "request",        PROTO_FAMILY_AGENT)           \

@@ -24,6 +24,8 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		struct proto_event event;
 		struct proto_request request;
 		struct proto_response response;
+		struct proto_events_req events_req;
+		struct proto_logs_req logs_req;
 	} u;
 	int32_t sig;
 	int r = -EBADMSG;
@@ -77,6 +79,18 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		break;
 	case PROTO_MSG_CTL_KILL:
 		r = proto_kill_unpack(&rd, &sig, NULL, NULL);
+		break;
+	case PROTO_MSG_CTL_EVENTS:
+		r = proto_events_req_unpack(&rd, &u.events_req);
+		break;
+	case PROTO_MSG_CTL_EVENTS_REPLY:
+		r = proto_events_reply_unpack(&rd, NULL, NULL, NULL);
+		break;
+	case PROTO_MSG_CTL_LOGS:
+		r = proto_logs_req_unpack(&rd, &u.logs_req);
+		break;
+	case PROTO_MSG_CTL_LOGS_REPLY:
+		r = proto_logs_reply_unpack(&rd, NULL, NULL, NULL);
 		break;
 	case PROTO_MSG_EVENT:
 		r = proto_event_unpack(&rd, &u.event);

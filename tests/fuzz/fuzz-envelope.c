@@ -142,6 +142,23 @@ walk(const uint8_t *data, size_t size)
 	proto_read_end(&rd);
 }
 
+static int
+events_cb(const struct proto_event_record *ev, void *userdata)
+{
+	CHECK(strlen(ev->name) <= PROTO_NAME_MAX);
+	CHECK(ev->from[0] && ev->to[0]);
+	CHECK(strlen(ev->detail) <= PROTO_DETAIL_MAX);
+	return 0;
+}
+
+static int
+lines_cb(uint64_t seq, const char *line, size_t len, void *userdata)
+{
+	CHECK(len <= PROTO_STR_MAX);
+	touch(line, len);
+	return 0;
+}
+
 static void
 unpack_all(const void *payload, size_t len)
 {
@@ -159,7 +176,11 @@ unpack_all(const void *payload, size_t len)
 		struct proto_request request;
 		struct proto_response response;
 		struct proto_status_record rec;
+		struct proto_events_req events_req;
+		struct proto_logs_req logs_req;
+		struct proto_event_record ev;
 	} u;
+	struct proto_seq_head head;
 	int32_t sig;
 
 #define RESET() proto_reader_init(&rd, payload, len)
@@ -194,6 +215,20 @@ unpack_all(const void *payload, size_t len)
 	proto_status_reply_unpack(&rd, records_cb, NULL);
 	RESET();
 	proto_status_record_unpack(&rd, &u.rec);
+	RESET();
+	proto_events_req_unpack(&rd, &u.events_req);
+	RESET();
+	if (proto_logs_req_unpack(&rd, &u.logs_req) == 0)
+		CHECK(proto_name_is_valid(u.logs_req.name,
+					  strlen(u.logs_req.name)));
+	RESET();
+	proto_event_record_unpack(&rd, &u.ev);
+	RESET();
+	if (proto_events_reply_unpack(&rd, &head, events_cb, NULL) == 0)
+		CHECK(head.n <= head.next_seq - head.first_seq);
+	RESET();
+	if (proto_logs_reply_unpack(&rd, &head, lines_cb, NULL) == 0)
+		CHECK(head.n <= PROTO_LOG_LINES_MAX);
 	RESET();
 	if (proto_result_unpack(&rd, &u.result) == 0)
 		touch(u.result.message, u.result.message_len);

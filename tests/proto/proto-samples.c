@@ -24,6 +24,14 @@ const struct proto_status_record proto_sample_records[2] = {
 	  .restarts = 0, .uptime_ms = 0, .last_exit = "" },
 };
 
+const struct proto_event_record proto_sample_events[2] = {
+	{ .seq = 41, .realtime_usec = 1795000000123456ull, .name = "worker",
+	  .from = "starting", .to = "running", .detail = "pid 1234" },
+	{ .seq = 42, .realtime_usec = 1795000000223456ull, .name = "db@2",
+	  .from = "running", .to = "backoff", .detail = "exited 1 (failed)" },
+};
+const char *const proto_sample_lines[3] = { "hello", "", "w\xc3\xb6rld \t!" };
+
 int
 proto_sample_pack(uint32_t type, msgpack_packer *pk)
 {
@@ -90,6 +98,29 @@ proto_sample_pack(uint32_t type, msgpack_packer *pk)
 	case PROTO_MSG_CTL_KILL: {
 		struct proto_kill m = { 15, { proto_sample_names, 3 } };
 		return proto_kill_pack(pk, &m);
+	}
+	case PROTO_MSG_CTL_EVENTS: {
+		struct proto_events_req m = { 41, 100, 5000 };
+		return proto_events_req_pack(pk, &m);
+	}
+	case PROTO_MSG_CTL_EVENTS_REPLY: {
+		struct proto_seq_head h = { 40, 43, 2, 2 };
+		int r = proto_seq_head_pack(pk, &h);
+		for (int i = 0; i < 2 && r == 0; i++)
+			r = proto_event_record_pack(pk, &proto_sample_events[i]);
+		return r;
+	}
+	case PROTO_MSG_CTL_LOGS: {
+		struct proto_logs_req m = { .name = "db@2", .lines = 10,
+					    .since_seq = 7, .wait_ms = 250 };
+		return proto_logs_req_pack(pk, &m);
+	}
+	case PROTO_MSG_CTL_LOGS_REPLY: {
+		struct proto_seq_head h = { 1, 9, 0, 3 };
+		int r = proto_seq_head_pack(pk, &h);
+		for (int i = 0; i < 3 && r == 0; i++)
+			r = proto_pack_cstr(pk, proto_sample_lines[i]);
+		return r;
 	}
 	case PROTO_MSG_EVENT: {
 		struct proto_event m = { "job.done", 8, proto_sample_body,

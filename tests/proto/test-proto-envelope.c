@@ -66,6 +66,38 @@ records_cb(const struct proto_status_record *rec, void *userdata)
 	return 0;
 }
 
+struct events_seen {
+	size_t n;
+	struct proto_event_record e[2];
+};
+
+static int
+events_cb(const struct proto_event_record *ev, void *userdata)
+{
+	struct events_seen *seen = userdata;
+	assert_true(seen->n < 2);
+	seen->e[seen->n++] = *ev;
+	return 0;
+}
+
+struct lines_seen {
+	size_t n;
+	uint64_t seq[3];
+	char s[3][32];
+};
+
+static int
+lines_cb(uint64_t seq, const char *line, size_t len, void *userdata)
+{
+	struct lines_seen *seen = userdata;
+	assert_true(seen->n < 3);
+	assert_true(len < sizeof(seen->s[0]));
+	memcpy(seen->s[seen->n], line, len);
+	seen->s[seen->n][len] = '\0';
+	seen->seq[seen->n++] = seq;
+	return 0;
+}
+
 static bool
 mem_eq(const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -179,6 +211,60 @@ check_sample(uint32_t type, const void *payload, size_t len)
 				 0);
 		assert_int_equal(sig, 15);
 		check_names(&seen);
+		return;
+	}
+	case PROTO_MSG_CTL_EVENTS: {
+		struct proto_events_req m;
+		assert_int_equal(proto_events_req_unpack(&rd, &m), 0);
+		assert_int_equal(m.since_seq, 41);
+		assert_int_equal(m.max, 100);
+		assert_int_equal(m.wait_ms, 5000);
+		return;
+	}
+	case PROTO_MSG_CTL_EVENTS_REPLY: {
+		struct events_seen seen = { 0 };
+		struct proto_seq_head h;
+		assert_int_equal(proto_events_reply_unpack(&rd, &h, events_cb,
+							   &seen), 0);
+		assert_int_equal(h.first_seq, 40);
+		assert_int_equal(h.next_seq, 43);
+		assert_int_equal(h.missed, 2);
+		assert_int_equal(h.n, 2);
+		assert_int_equal(seen.n, 2);
+		for (int i = 0; i < 2; i++) {
+			const struct proto_event_record *a = &seen.e[i];
+			const struct proto_event_record *b = &proto_sample_events[i];
+			assert_int_equal(a->seq, b->seq);
+			assert_true(a->realtime_usec == b->realtime_usec);
+			assert_string_equal(a->name, b->name);
+			assert_string_equal(a->from, b->from);
+			assert_string_equal(a->to, b->to);
+			assert_string_equal(a->detail, b->detail);
+		}
+		return;
+	}
+	case PROTO_MSG_CTL_LOGS: {
+		struct proto_logs_req m;
+		assert_int_equal(proto_logs_req_unpack(&rd, &m), 0);
+		assert_string_equal(m.name, "db@2");
+		assert_int_equal(m.lines, 10);
+		assert_int_equal(m.since_seq, 7);
+		assert_int_equal(m.wait_ms, 250);
+		return;
+	}
+	case PROTO_MSG_CTL_LOGS_REPLY: {
+		struct lines_seen seen = { 0 };
+		struct proto_seq_head h;
+		assert_int_equal(proto_logs_reply_unpack(&rd, &h, lines_cb,
+							 &seen), 0);
+		assert_int_equal(h.first_seq, 1);
+		assert_int_equal(h.next_seq, 9);
+		assert_int_equal(h.n, 3);
+		assert_int_equal(seen.n, 3);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(seen.seq[i], 6 + i);
+			assert_string_equal(seen.s[i], proto_sample_lines[i]);
+		}
 		return;
 	}
 	case PROTO_MSG_EVENT: {
