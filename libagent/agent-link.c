@@ -34,11 +34,33 @@
 #define MIN_SZ(a, b)	((a) < (b) ? (a) : (b))
 #define LINK_SENDTIMEO	2000 /* ms: a stuck agentd cannot hang us for long */
 
+/*
+ * One destination inbox. Envelopes for it are appended to `batch` (one
+ * nng message, envelopes back to back) and the batch leaves when the loop
+ * is about to poll (agent__remote_flush), or as soon as it holds
+ * BATCH_MAX_ENV envelopes or BATCH_MAX_BYTES. A batch nng refuses
+ * (its send buffer is full: the receiver is slow) stays here, the
+ * socket's SENDFD is watched and the flush retried when it can take more;
+ * meanwhile new envelopes still join the batch up to the caps, then sends
+ * fail with -EAGAIN. Nothing is dropped after a send returned 0, except
+ * by nng itself when the destination never comes back.
+ */
 struct peer {
 	struct peer *next;
 	char *url;
 	nng_socket sock;
+	nng_msg *batch;        /* pending envelopes, or NULL */
+	unsigned batch_n;
+	bool blocked;          /* the last flush got NNG_EAGAIN */
+	bool dirty;            /* on rc->dirty */
+	struct peer *dirty_next;
+	struct agent_io send_io; /* SENDFD while blocked */
+	struct agent_remote_ctx *rc;
 };
+
+#define BATCH_MAX_ENV	256
+#define BATCH_MAX_BYTES	(64 * 1024)
+#define INBOX_BUDGET	4096 /* envelopes per inbox wake-up */
 
 struct agent_remote_ctx {
 	agent_loop *loop;
@@ -64,8 +86,16 @@ struct agent_remote_ctx {
 	uint64_t hb_seq;
 
 	struct peer *peers;
+	struct peer *dirty;        /* peers with a pending batch */
 	struct agent_req *pending; /* remote requests by corr (= id) */
 	uint64_t rejected;         /* malformed input dropped */
+	struct agent_remote_stats stats;
+
+	/* the inbox message being dispatched (a batch cut by backpressure
+	 * or by the budget), resumed from cur_off */
+	nng_msg *cur;
+	size_t cur_off;
+	struct agent_tnode resume;
 };
 
 static const struct agent_msg_type remote_unknown_type = { .name = "remote" };
@@ -105,6 +135,8 @@ sanitize_name(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+static void inbox_resume_fire(struct agent_tnode *n);
+
 static struct agent_remote_ctx *
 remote_get(agent_loop *l, agent *hint)
 {
@@ -117,6 +149,7 @@ remote_get(agent_loop *l, agent *hint)
 	if (!rc)
 		return NULL;
 	rc->loop = l;
+	agent__tnode_init(&rc->resume, inbox_resume_fire);
 	e = getenv("AGENTD_NAME");
 	if (e && proto_name_is_valid(e, strlen(e)))
 		snprintf(rc->name, sizeof(rc->name), "%s", e);
@@ -146,8 +179,10 @@ sock_recvfd(nng_socket s, struct agent_io *io, agent_loop *l,
 
 /* ---- sending envelopes ------------------------------------------------------------- */
 
+static void peer_send_fire(struct agent_io *io, uint32_t revents);
+
 static int
-peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
+peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 {
 	struct peer *p;
 	sigset_t old;
@@ -155,7 +190,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
 
 	for (p = rc->peers; p; p = p->next)
 		if (strcmp(p->url, url) == 0) {
-			*ret = p->sock;
+			*ret = p;
 			return 0;
 		}
 	if (strncmp(url, "ipc://", 6) == 0) {
@@ -173,6 +208,8 @@ peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
 		free(p);
 		return -ENOMEM;
 	}
+	p->rc = rc;
+	p->send_io.fd = -1;
 	block_signals(&old);
 	r = nng_push0_open(&p->sock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -189,7 +226,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, nng_socket *ret)
 	}
 	p->next = rc->peers;
 	rc->peers = p;
-	*ret = p->sock;
+	*ret = p;
 	return 0;
 fail:
 	free(p->url);
@@ -197,22 +234,163 @@ fail:
 	return proto_errno_from_nng(r);
 }
 
-static int
-send_to_url(struct agent_remote_ctx *rc, const char *url, nng_msg *msg)
+static bool
+batch_full(const struct peer *p)
 {
-	nng_socket s;
-	int r = peer_get(rc, url, &s);
+	return p->batch && (p->batch_n >= BATCH_MAX_ENV ||
+			    nng_msg_len(p->batch) >= BATCH_MAX_BYTES);
+}
 
-	if (r < 0) {
-		nng_msg_free(msg);
-		return r;
+/* Hand p's batch to nng. 0 (sent or nothing to send), -EAGAIN (kept, the
+ * SENDFD is watched), or another -errno (the batch is lost: counted). */
+static int
+peer_flush(struct peer *p)
+{
+	struct agent_remote_ctx *rc = p->rc;
+	int r;
+
+	if (!p->batch)
+		return 0;
+	if (p->batch_n == 0) {
+		nng_msg_free(p->batch);
+		p->batch = NULL;
+		return 0;
 	}
-	r = nng_sendmsg(s, msg, NNG_FLAG_NONBLOCK);
-	if (r != 0) {
-		nng_msg_free(msg);
-		return proto_errno_from_nng(r);
+	r = nng_sendmsg(p->sock, p->batch, NNG_FLAG_NONBLOCK);
+	if (r == 0) {
+		rc->stats.batches++;
+		p->batch = NULL;
+		p->batch_n = 0;
+		if (p->blocked) {
+			p->blocked = false;
+			agent__io_remove(rc->loop, &p->send_io);
+		}
+		return 0;
+	}
+	if (r == NNG_EAGAIN) {
+		if (!p->blocked) {
+			int fd;
+			p->blocked = true;
+			if (nng_socket_get_int(p->sock, NNG_OPT_SENDFD, &fd) == 0) {
+				p->send_io.fd = fd;
+				p->send_io.fire = peer_send_fire;
+				(void)agent__io_update(rc->loop, &p->send_io,
+						       EPOLLIN);
+			}
+		}
+		return -EAGAIN;
+	}
+	agent__log(rc->inbox_agent, 7, "%u envelopes to %s lost: %s",
+		   p->batch_n, p->url, nng_strerror(r));
+	rc->stats.dropped += p->batch_n;
+	nng_msg_free(p->batch);
+	p->batch = NULL;
+	p->batch_n = 0;
+	return proto_errno_from_nng(r);
+}
+
+static void
+peer_send_fire(struct agent_io *io, uint32_t revents)
+{
+	struct peer *p = container_of(io, struct peer, send_io);
+
+	(void)revents;
+	(void)peer_flush(p);
+}
+
+static void
+peer_free(struct agent_remote_ctx *rc, struct peer *p)
+{
+	if (p->blocked)
+		agent__io_remove(rc->loop, &p->send_io);
+	if (p->batch)
+		nng_msg_free(p->batch);
+	nng_close(p->sock);
+	free(p->url);
+	free(p);
+}
+
+/* The loop is about to poll: every pending batch leaves now. */
+void
+agent__remote_flush(agent_loop *l)
+{
+	struct agent_remote_ctx *rc = l->remote;
+
+	if (!rc)
+		return;
+	while (rc->dirty) {
+		struct peer *p = rc->dirty;
+		rc->dirty = p->dirty_next;
+		p->dirty = false;
+		p->dirty_next = NULL;
+		(void)peer_flush(p); /* a blocked one retries on SENDFD */
+	}
+}
+
+/*
+ * Append one envelope (type, corr, payload packed by pack(arg)) to the
+ * batch for url. Returns 0 once it is queued (it leaves at the next flush,
+ * in order), -EAGAIN when the destination does not take more now (its
+ * batch is full and nng's buffer too), -ECONNREFUSED when nobody listens,
+ * -EMSGSIZE, -ENOMEM. Every failure counts as a drop.
+ */
+static int
+send_env(struct agent_remote_ctx *rc, const char *url, uint32_t type,
+	 uint64_t corr, int (*pack)(msgpack_packer *, const void *),
+	 const void *arg)
+{
+	struct proto_builder b;
+	struct peer *p = NULL;
+	int r, tries = 0;
+
+	r = peer_get(rc, url, &p);
+	if (r < 0)
+		goto drop;
+again:
+	if (batch_full(p) && peer_flush(p) == -EAGAIN) {
+		r = -EAGAIN;
+		goto drop;
+	}
+	if (!p->batch) {
+		r = nng_msg_alloc(&p->batch, 0);
+		if (r != 0) {
+			p->batch = NULL;
+			r = -ENOMEM;
+			goto drop;
+		}
+	}
+	r = proto_builder_begin_append(&b, p->batch, type, 0, corr, rc->name);
+	if (r < 0)
+		goto drop;
+	r = pack(&b.pk, arg);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		goto drop;
+	}
+	r = proto_builder_finish(&b, NULL);
+	if (r == -EMSGSIZE && p->batch_n > 0 && tries++ == 0) {
+		/* too big to join this batch: send it, start a new one */
+		if (peer_flush(p) == -EAGAIN) {
+			r = -EAGAIN;
+			goto drop;
+		}
+		goto again;
+	}
+	if (r < 0)
+		goto drop;
+	p->batch_n++;
+	rc->stats.sent++;
+	if (batch_full(p))
+		(void)peer_flush(p);
+	if (p->batch && !p->dirty && !p->blocked) {
+		p->dirty = true;
+		p->dirty_next = rc->dirty;
+		rc->dirty = p;
 	}
 	return 0;
+drop:
+	rc->stats.dropped++;
+	return r;
 }
 
 static int
@@ -254,29 +432,39 @@ encode_body(int (*enc)(const void *, void **, size_t *), const void *payload,
 }
 
 static int
+pack_event(msgpack_packer *pk, const void *arg)
+{
+	return proto_event_pack(pk, arg);
+}
+
+static int
+pack_request(msgpack_packer *pk, const void *arg)
+{
+	return proto_request_pack(pk, arg);
+}
+
+static int
+pack_result(msgpack_packer *pk, const void *arg)
+{
+	return proto_result_pack(pk, arg);
+}
+
+static int
+pack_response(msgpack_packer *pk, const void *arg)
+{
+	return proto_response_pack(pk, arg);
+}
+
+static int
 send_event(struct agent_remote_ctx *rc, const char *url, const char *kind,
 	   const void *body, size_t len)
 {
-	struct proto_builder b;
 	struct proto_event ev = {
 		.kind = kind, .kind_len = strlen(kind),
 		.body = body, .body_len = len,
 	};
-	nng_msg *msg;
-	int r;
 
-	r = proto_builder_begin(&b, PROTO_MSG_EVENT, 0, 0, rc->name);
-	if (r < 0)
-		return r;
-	r = proto_event_pack(&b.pk, &ev);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r < 0)
-		return r;
-	return send_to_url(rc, url, msg);
+	return send_env(rc, url, PROTO_MSG_EVENT, 0, pack_event, &ev);
 }
 
 _public_ int
@@ -345,12 +533,10 @@ agent__request_remote(agent *self, const char *name,
 {
 	struct agent_remote_ctx *rc;
 	struct agent_req *req;
-	struct proto_builder b;
 	struct proto_request rq;
 	char url[PROTO_URL_MAX];
 	void *body = NULL;
 	size_t len = 0;
-	nng_msg *msg;
 	int64_t id;
 	int r;
 
@@ -393,17 +579,8 @@ agent__request_remote(agent *self, const char *name,
 				: (uint32_t)(timeout_usec / 1000);
 	rq.body = body;
 	rq.body_len = len;
-	r = proto_builder_begin(&b, PROTO_MSG_REQUEST, 0, (uint64_t)id,
-				rc->name);
-	if (r >= 0) {
-		r = proto_request_pack(&b.pk, &rq);
-		if (r < 0)
-			proto_builder_abort(&b);
-		else
-			r = proto_builder_finish(&b, &msg);
-	}
-	if (r >= 0)
-		r = send_to_url(rc, url, msg);
+	r = send_env(rc, url, PROTO_MSG_REQUEST, (uint64_t)id, pack_request,
+		     &rq);
 	free(body);
 	body = NULL;
 	if (payload && type->free)
@@ -454,10 +631,8 @@ agent__remote_reply(agent *self, agent_msg *m, int err, void *payload)
 	struct agent_remote_ctx *rc = agent__tls_loop ? agent__tls_loop->remote
 						      : NULL;
 	struct agent_remote_info *ri = m->remote;
-	struct proto_builder b;
 	void *body = NULL;
 	size_t len = 0;
-	nng_msg *msg;
 	int r;
 
 	if (self)
@@ -472,26 +647,17 @@ agent__remote_reply(agent *self, agent_msg *m, int err, void *payload)
 		if (r < 0)
 			err = r;
 	}
-	r = proto_builder_begin(&b, err ? PROTO_MSG_ERROR : PROTO_MSG_RESPONSE,
-				0, ri->corr, rc->name);
-	if (r < 0)
-		goto out;
 	if (err) {
 		const char *s = strerror(-err);
 		struct proto_result res = { .code = err, .message = s,
 					    .message_len = strlen(s) };
-		r = proto_result_pack(&b.pk, &res);
+		r = send_env(rc, ri->reply_to, PROTO_MSG_ERROR, ri->corr,
+			     pack_result, &res);
 	} else {
 		struct proto_response resp = { .body = body, .body_len = len };
-		r = proto_response_pack(&b.pk, &resp);
+		r = send_env(rc, ri->reply_to, PROTO_MSG_RESPONSE, ri->corr,
+			     pack_response, &resp);
 	}
-	if (r < 0) {
-		proto_builder_abort(&b);
-		goto out;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r >= 0)
-		r = send_to_url(rc, ri->reply_to, msg);
 out:
 	free(body);
 	if (payload && m->type && m->type->reply_free)
@@ -539,6 +705,7 @@ static void
 reject(struct agent_remote_ctx *rc, agent *a, const char *what)
 {
 	rc->rejected++;
+	rc->stats.malformed++;
 	agent__log(a, 7, "inbox: %s dropped (%llu malformed so far)", what,
 		   (unsigned long long)rc->rejected);
 }
@@ -621,6 +788,7 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 	}
 	r = agent__enqueue(a, m);
 	if (r < 0) {
+		rc->stats.dropped++;
 		if (request)
 			(void)agent_reply_error(a, m, r);
 		agent_msg_unref(m);
@@ -677,64 +845,127 @@ inbox_response(struct agent_remote_ctx *rc, agent *a,
 	agent__req_deliver(req, err, payload, ri);
 }
 
+static bool
+inbox_full(agent *a)
+{
+	return a->phase == PHASE_RUNNING && a->mb_user >= a->capacity &&
+	       a->def->full_policy == AGENT_FULL_REJECT;
+}
+
 static void
-inbox_unblock_check(struct agent_remote_ctx *rc);
+inbox_dispatch(struct agent_remote_ctx *rc, agent *a,
+	       const struct proto_env *env)
+{
+	switch (env->type) {
+	case PROTO_MSG_EVENT:
+		inbox_event(rc, a, env, false);
+		break;
+	case PROTO_MSG_REQUEST:
+		inbox_event(rc, a, env, true);
+		break;
+	case PROTO_MSG_RESPONSE:
+		inbox_response(rc, a, env, false);
+		break;
+	case PROTO_MSG_ERROR:
+		inbox_response(rc, a, env, true);
+		break;
+	default:
+		reject(rc, a, "unexpected message type");
+		break;
+	}
+}
+
+static void
+inbox_block(struct agent_remote_ctx *rc)
+{
+	/* backpressure: what is left stays in rc->cur and in the socket */
+	if (!rc->inbox_blocked) {
+		rc->inbox_blocked = true;
+		agent__io_remove(rc->loop, &rc->inbox_io);
+	}
+}
+
+/*
+ * Dispatch what the inbox holds: nng messages of one or more envelopes
+ * (batches), in order, while the agent's mailbox has room. A full mailbox
+ * stops reading (the rest of the current batch is kept and resumed, the
+ * socket fills up and the senders get -EAGAIN); a malformed envelope
+ * ends its batch (counted, nothing after it is looked at).
+ */
+static void
+inbox_pump(struct agent_remote_ctx *rc)
+{
+	agent *a = rc->inbox_agent;
+	unsigned budget = INBOX_BUDGET;
+
+	for (;;) {
+		const uint8_t *body;
+		size_t len;
+
+		if (!rc->cur) {
+			nng_msg *msg;
+			if (a && inbox_full(a)) {
+				inbox_block(rc);
+				return;
+			}
+			if (budget == 0)
+				return; /* RECVFD stays readable */
+			if (nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK) != 0)
+				return;
+			if (!a) {
+				/* the agent is gone: drain and drop */
+				nng_msg_free(msg);
+				budget--;
+				continue;
+			}
+			rc->cur = msg;
+			rc->cur_off = 0;
+		}
+		body = nng_msg_body(rc->cur);
+		len = nng_msg_len(rc->cur);
+		while (a && rc->cur_off < len) {
+			struct proto_env env;
+			int r;
+
+			if (inbox_full(a)) {
+				inbox_block(rc);
+				return;
+			}
+			if (budget == 0) {
+				(void)agent__tnode_arm(rc->loop, &rc->resume,
+						       agent__now());
+				return;
+			}
+			budget--;
+			r = proto_env_decode_next(body, len, &rc->cur_off, &env);
+			if (r < 0) {
+				reject(rc, a, "malformed envelope");
+				break;
+			}
+			if (proto_msgtype_family(env.type) != PROTO_FAMILY_AGENT) {
+				reject(rc, a, "envelope of a foreign family");
+				continue;
+			}
+			rc->stats.received++;
+			inbox_dispatch(rc, a, &env);
+		}
+		nng_msg_free(rc->cur);
+		rc->cur = NULL;
+		rc->cur_off = 0;
+	}
+}
 
 static void
 inbox_fire(struct agent_io *io, uint32_t revents)
 {
-	struct agent_remote_ctx *rc =
-		container_of(io, struct agent_remote_ctx, inbox_io);
-	agent *a = rc->inbox_agent;
-
 	(void)revents;
-	for (int i = 0; i < 256; i++) {
-		struct proto_env env;
-		nng_msg *msg;
-		int r;
+	inbox_pump(container_of(io, struct agent_remote_ctx, inbox_io));
+}
 
-		if (!a) {
-			/* the agent is gone: drain and drop */
-			if (nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK) != 0)
-				return;
-			nng_msg_free(msg);
-			continue;
-		}
-		if (a->phase == PHASE_RUNNING && a->mb_user >= a->capacity &&
-		    a->def->full_policy == AGENT_FULL_REJECT) {
-			/* backpressure: leave it in the socket */
-			rc->inbox_blocked = true;
-			agent__io_remove(rc->loop, io);
-			return;
-		}
-		r = nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK);
-		if (r != 0)
-			return;
-		r = proto_env_decode_msg(msg, &env);
-		if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_AGENT) {
-			reject(rc, a, "malformed envelope");
-			nng_msg_free(msg);
-			continue;
-		}
-		switch (env.type) {
-		case PROTO_MSG_EVENT:
-			inbox_event(rc, a, &env, false);
-			break;
-		case PROTO_MSG_REQUEST:
-			inbox_event(rc, a, &env, true);
-			break;
-		case PROTO_MSG_RESPONSE:
-			inbox_response(rc, a, &env, false);
-			break;
-		case PROTO_MSG_ERROR:
-			inbox_response(rc, a, &env, true);
-			break;
-		default:
-			reject(rc, a, "unexpected message type");
-			break;
-		}
-		nng_msg_free(msg);
-	}
+static void
+inbox_resume_fire(struct agent_tnode *n)
+{
+	inbox_pump(container_of(n, struct agent_remote_ctx, resume));
 }
 
 static void
@@ -746,6 +977,8 @@ inbox_unblock_check(struct agent_remote_ctx *rc)
 		return;
 	rc->inbox_blocked = false;
 	(void)agent__io_update(rc->loop, &rc->inbox_io, EPOLLIN);
+	if (rc->cur)
+		(void)agent__tnode_arm(rc->loop, &rc->resume, agent__now());
 }
 
 void
@@ -1090,12 +1323,19 @@ agent__remote_free(agent_loop *l)
 		agent__io_remove(l, &rc->inbox_io);
 		nng_close(rc->inbox);
 	}
+	agent__tnode_disarm(l, &rc->resume);
+	if (rc->cur)
+		nng_msg_free(rc->cur);
+	if (rc->peers) {
+		/* the last batches leave; nng has no flush, so give them a
+		 * moment in the send buffers before the sockets close */
+		agent__remote_flush(l);
+		nng_msleep(10);
+	}
 	while (rc->peers) {
 		struct peer *p = rc->peers;
 		rc->peers = p->next;
-		nng_close(p->sock);
-		free(p->url);
-		free(p);
+		peer_free(rc, p);
 	}
 	l->remote = NULL;
 	free(rc);
@@ -1115,6 +1355,27 @@ agent_set_status(agent *a, const char *text)
 	t.text = text;
 	t.len = strlen(text);
 	return link_send(rc, PROTO_MSG_STATUS_TEXT, pack_text, &t);
+}
+
+_public_ int
+agent_remote_stats(agent *a, struct agent_remote_stats *ret)
+{
+	if (!a || !ret)
+		return -EINVAL;
+	if (a->loop->remote)
+		*ret = a->loop->remote->stats;
+	else
+		memset(ret, 0, sizeof(*ret));
+	return 0;
+}
+
+_public_ int
+agent_remote_flush(agent *a)
+{
+	if (!a)
+		return -EINVAL;
+	agent__remote_flush(a->loop);
+	return 0;
 }
 
 /* ---- agent_main ----------------------------------------------------------------------- */

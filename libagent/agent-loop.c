@@ -548,6 +548,8 @@ loop_iterate(agent_loop *l, uint64_t max_wait, bool (*pred)(void *), void *arg)
 			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
 		}
 	}
+	if (l->remote)
+		agent__remote_flush(l); /* batches leave before we poll */
 	n = epoll_wait(l->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 	if (n < 0) {
 		if (errno != EINTR)

@@ -318,6 +318,37 @@ int64_t agent_request_remote(agent *self, const char *name,
 			     uint64_t timeout_usec, uint64_t tag);
 
 /*
+ * Batching, FIFO and backpressure. Remote envelopes for one destination
+ * are appended to one nng message (a batch) that leaves when the loop is
+ * about to poll for I/O, or at once when it holds 256 envelopes or 64 KiB;
+ * the receiver dispatches a batch's envelopes in order. So between one
+ * sending process and one receiving process messages arrive in the order
+ * they were sent (events, requests and responses alike). A destination
+ * that does not keep up fills nng's send buffer (128 batches), then its
+ * batch: further sends fail with -EAGAIN (retry later: nothing was
+ * queued). A receiver whose mailbox is full stops reading its inbox
+ * (the rest of a batch waits), which is how the -EAGAIN reaches the
+ * sender. A send to a name nobody listens on fails with -ECONNREFUSED.
+ * Every failed send and every inbound message that could not be queued
+ * is counted in `dropped`; malformed input is counted in `malformed`.
+ * Loop thread only (from a sync state, use agent_send() to an agent on
+ * the loop that forwards).
+ */
+struct agent_remote_stats {
+	uint64_t sent;       /* envelopes accepted by agent_send_remote & co */
+	uint64_t batches;    /* nng messages that left */
+	uint64_t received;   /* envelopes read from the inbox */
+	uint64_t dropped;    /* failed sends + inbound not queued */
+	uint64_t malformed;  /* inbound input rejected as malformed */
+};
+/* The counters of a's process-side messaging (its loop's). Returns 0,
+ * -EINVAL. */
+int agent_remote_stats(agent *a, struct agent_remote_stats *ret);
+/* Send the pending batches now instead of when the loop polls (benchmarks,
+ * or before a blocking call). Returns 0, -EINVAL. */
+int agent_remote_flush(agent *a);
+
+/*
  * Attach a's mailbox to a listening inbox (pull0) at url, so remote
  * events and requests for this process are delivered to a. agent_main()
  * does this with $AGENTD_INBOX. Returns 0 or -errno.

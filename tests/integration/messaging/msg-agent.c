@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * msg-agent - a libagent agent process for the messaging integration
+ * tests. argv picks the role (agent_main() itself ignores argv):
+ *
+ *   msg-agent sink
+ *	counts "seq" events ([src, seq] bodies) and checks, per source,
+ *	that seq is exactly the previous one + 1 (none missing, duplicated
+ *	or reordered). Requests: "stats" -> [events, errors, received,
+ *	dropped, malformed] (the last three from agent_remote_stats());
+ *	"fin" -> the number of events seen from the body's source;
+ *	"whoami" -> the pid of the process (restart tests).
+ *
+ *   msg-agent source TARGET N SRC
+ *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
+ *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
+ *	counted), then a "fin" request; ends (exit 0) when the answer equals
+ *	N, fails (exit 1) otherwise. Its status text says what happened.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include <agent/agent.h>
+
+#define MAX_SRC 16
+
+struct seq_ev {
+	uint64_t src, seq;
+};
+
+static int
+pack_u64s(const uint64_t *v, unsigned n, void **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	for (unsigned i = 0; i < n; i++)
+		msgpack_pack_uint64(&pk, v[i]);
+	if (!sb.data)
+		return -ENOMEM;
+	*buf = sb.data;
+	*len = sb.size;
+	return 0;
+}
+
+/* [u64, u64, ...] with exactly n elements */
+static int
+unpack_u64s(const void *buf, size_t len, uint64_t *v, unsigned n)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	int r = -EBADMSG;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+	    off == len && u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size == n) {
+		r = 0;
+		for (unsigned i = 0; i < n; i++) {
+			const msgpack_object *o = &u.data.via.array.ptr[i];
+			if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+				r = -EBADMSG;
+				break;
+			}
+			v[i] = o->via.u64;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	return r;
+}
+
+static int
+seq_encode(const void *p, void **buf, size_t *len)
+{
+	const struct seq_ev *e = p;
+	uint64_t v[2] = { e->src, e->seq };
+
+	return pack_u64s(v, 2, buf, len);
+}
+
+/* replies are a heap array: [count, v...] */
+static int
+u64s_encode(const void *p, void **buf, size_t *len)
+{
+	const uint64_t *v = p;
+
+	return pack_u64s(v + 1, (unsigned)v[0], buf, len);
+}
+
+static uint64_t *
+u64s_new(unsigned n)
+{
+	uint64_t *v = calloc(n + 1, sizeof(*v));
+
+	if (v)
+		v[0] = n;
+	return v;
+}
+
+static const struct agent_msg_type seq_type = {
+	.name = "seq", .encode = seq_encode,
+};
+static const struct agent_msg_type stats_type = {
+	.name = "stats", .reply_free = free, .reply_encode = u64s_encode,
+};
+static const struct agent_msg_type fin_type = {
+	.name = "fin", .encode = u64s_encode, .free = free,
+	.reply_free = free, .reply_encode = u64s_encode,
+};
+static const struct agent_msg_type whoami_type = {
+	.name = "whoami", .reply_free = free, .reply_encode = u64s_encode,
+};
+
+/* ---- sink ----------------------------------------------------------------- */
+
+struct sink {
+	uint64_t events, errors;
+	uint64_t next[MAX_SRC]; /* last seq seen per source */
+};
+
+static int
+on_seq(agent *a, agent_msg *m)
+{
+	struct sink *s = agent_self(a);
+	const void *body;
+	size_t len;
+	uint64_t v[2];
+
+	if (agent_msg_body(m, &body, &len) < 0 || unpack_u64s(body, len, v, 2) < 0 ||
+	    v[0] >= MAX_SRC) {
+		s->errors++;
+		return -EBADMSG;
+	}
+	s->events++;
+	if (v[1] != s->next[v[0]] + 1)
+		s->errors++; /* missing, duplicated or out of order */
+	s->next[v[0]] = v[1];
+	return 0;
+}
+
+static int
+on_stats(agent *a, agent_msg *m)
+{
+	struct sink *s = agent_self(a);
+	struct agent_remote_stats st;
+	uint64_t *v = u64s_new(5);
+
+	if (!v)
+		return -ENOMEM;
+	(void)agent_remote_stats(a, &st);
+	v[1] = s->events;
+	v[2] = s->errors;
+	v[3] = st.received;
+	v[4] = st.dropped;
+	v[5] = st.malformed;
+	return agent_reply(a, m, v);
+}
+
+static int
+on_fin(agent *a, agent_msg *m)
+{
+	struct sink *s = agent_self(a);
+	const void *body;
+	size_t len;
+	uint64_t src;
+	uint64_t *v;
+
+	if (agent_msg_body(m, &body, &len) < 0 ||
+	    unpack_u64s(body, len, &src, 1) < 0 || src >= MAX_SRC)
+		return -EBADMSG;
+	v = u64s_new(1);
+	if (!v)
+		return -ENOMEM;
+	v[1] = s->next[src];
+	return agent_reply(a, m, v);
+}
+
+static int
+on_whoami(agent *a, agent_msg *m)
+{
+	uint64_t *v = u64s_new(1);
+
+	if (!v)
+		return -ENOMEM;
+	v[1] = (uint64_t)getpid();
+	return agent_reply(a, m, v);
+}
+
+static const struct agent_handler sink_handlers[] = {
+	{ .type = &seq_type, .on_event = on_seq },
+	{ .type = &stats_type, .on_request = on_stats },
+	{ .type = &fin_type, .on_request = on_fin },
+	{ .type = &whoami_type, .on_request = on_whoami },
+	{ 0 },
+};
+
+static const struct agent_def sink_def = {
+	.name = "sink",
+	.handlers = sink_handlers,
+};
+
+/* ---- source --------------------------------------------------------------- */
+
+struct source {
+	const char *target;
+	uint64_t n, src, seq;
+	uint64_t retries;
+	int result;
+};
+
+static const struct agent_state pump_state;
+
+static void
+source_status(agent *a, const char *what)
+{
+	struct source *s = agent_self(a);
+	struct agent_remote_stats st;
+	char buf[256];
+
+	(void)agent_remote_stats(a, &st);
+	snprintf(buf, sizeof(buf),
+		 "%s: seq %llu/%llu retries %llu sent %llu batches %llu "
+		 "dropped %llu", what, (unsigned long long)s->seq,
+		 (unsigned long long)s->n, (unsigned long long)s->retries,
+		 (unsigned long long)st.sent, (unsigned long long)st.batches,
+		 (unsigned long long)st.dropped);
+	(void)agent_set_status(a, buf);
+}
+
+static agent_step
+fin_done(agent *a, void *data, agent_msg *m)
+{
+	struct source *s = agent_self(a);
+	const uint64_t *v = agent_msg_payload(m);
+	const void *body;
+	size_t len;
+	uint64_t got = 0;
+
+	(void)data;
+	(void)v;
+	if (agent_msg_error(m) < 0) {
+		source_status(a, "fin failed");
+		return agent_fail(agent_msg_error(m));
+	}
+	if (agent_msg_body(m, &body, &len) < 0 ||
+	    unpack_u64s(body, len, &got, 1) < 0 || got != s->n) {
+		source_status(a, "sink saw a different last seq");
+		return agent_fail(-EPROTO);
+	}
+	source_status(a, "done");
+	return agent_done();
+}
+
+static agent_step
+retry_later(agent *a, void *data, agent_msg *m)
+{
+	(void)data;
+	(void)m;
+	return agent_async(&pump_state, agent_self(a));
+}
+
+static agent_step
+pump(agent *a, void *data)
+{
+	struct source *s = data;
+
+	for (unsigned i = 0; i < 4096 && s->seq < s->n; i++) {
+		struct seq_ev ev = { .src = s->src, .seq = s->seq + 1 };
+		int r = agent_send_remote(a, s->target, &seq_type, &ev);
+
+		if (r == -EAGAIN || r == -ECONNREFUSED) {
+			s->retries++;
+			if (agent_await_sleep(a, 1000, retry_later) < 0)
+				return agent_fail(-ENOMEM);
+			return agent_wait();
+		}
+		if (r < 0)
+			return agent_fail(r);
+		s->seq++;
+	}
+	if (s->seq < s->n)
+		return agent_again();
+	{
+		uint64_t *v = u64s_new(1);
+		if (!v)
+			return agent_fail(-ENOMEM);
+		v[1] = s->src;
+		if (agent_await_request_remote(a, s->target, &fin_type, v,
+					       20 * AGENT_USEC_PER_SEC,
+					       fin_done) < 0)
+			return agent_fail(-EIO);
+	}
+	return agent_wait();
+}
+
+static const struct agent_state pump_state = {
+	.name = "pump", .repeat = pump,
+};
+
+static agent_step
+source_begin(agent *a)
+{
+	return agent_async(&pump_state, agent_self(a));
+}
+
+static const struct agent_def source_def = {
+	.name = "source",
+	.begin = source_begin,
+};
+
+int
+main(int argc, char **argv)
+{
+	static struct sink sink;
+	static struct source source;
+
+	if (argc >= 2 && strcmp(argv[1], "sink") == 0)
+		return agent_main(&sink_def, &sink, argc, argv);
+	if (argc >= 5 && strcmp(argv[1], "source") == 0) {
+		source.target = argv[2];
+		source.n = strtoull(argv[3], NULL, 10);
+		source.src = strtoull(argv[4], NULL, 10);
+		if (source.src >= MAX_SRC)
+			return 2;
+		return agent_main(&source_def, &source, argc, argv);
+	}
+	fprintf(stderr, "usage: msg-agent sink | source TARGET N SRC\n");
+	return 2;
+}
