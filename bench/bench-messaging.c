@@ -64,12 +64,13 @@ extern char **environ;
 #define PAYLOAD_MAX	4096u
 #define RECV_MAX	(1024 * 1024)
 #define REQ_TIMEOUT	(5 * AGENT_USEC_PER_SEC)
-#define SINK_DEADLINE	(120 * AGENT_USEC_PER_SEC)
+#define SINK_DEADLINE	(600 * AGENT_USEC_PER_SEC)
 #define PUMP_BURST	64u
 #define TAG_DEADLINE	1
 #define TAG_STDIN	2
 #define TARGET_RT	1.15
 #define TARGET_RATE	10.0
+#define MIN_U(a, b)	((a) < (b) ? (a) : (b))
 
 static unsigned opt_rt = 20000;
 static unsigned opt_warm = 2000;
@@ -240,19 +241,36 @@ peer_wait_ready(struct peer *p)
 		die("peer %d did not become ready", (int)p->pid);
 }
 
+/* "go": send n events (a uint32 in one atomic pipe write) */
 static void
-peer_go(struct peer *p)
+peer_go(struct peer *p, unsigned n)
 {
-	if (write(p->to, "g", 1) != 1)
+	uint32_t v = n;
+
+	if (write(p->to, &v, sizeof(v)) != sizeof(v))
 		die("write go: %m");
 }
 
+/* Tell the peer to quit (EOF on its stdin), collect what it wrote on its
+ * stdout after "ready" (a report line, or nothing) into report, and reap
+ * it. */
 static void
-peer_finish(struct peer *p)
+peer_finish(struct peer *p, char *report, size_t size)
 {
+	size_t len = 0;
 	int status;
 
 	close(p->to);
+	for (;;) {
+		struct pollfd pfd = { .fd = p->from, .events = POLLIN };
+		char c;
+		if (poll(&pfd, 1, 10000) != 1 || read(p->from, &c, 1) != 1)
+			break;
+		if (report && len + 1 < size)
+			report[len++] = c;
+	}
+	if (report && size)
+		report[len] = '\0';
 	close(p->from);
 	for (int i = 0; i < 1000; i++) {
 		pid_t r = waitpid(p->pid, &status, WNOHANG);
@@ -276,22 +294,18 @@ peer_ready(void)
 		die("write ready: %m");
 }
 
-static void
+/* The next "go": the number of events to send, or 0 at EOF (quit). */
+static unsigned
 peer_await_go(void)
 {
-	char c;
+	uint32_t v;
+	ssize_t n = read(0, &v, sizeof(v));
 
-	if (read(0, &c, 1) != 1 || c != 'g')
-		die("no go");
-}
-
-static void
-peer_await_eof(void)
-{
-	char c;
-
-	while (read(0, &c, 1) > 0)
-		;
+	if (n == 0)
+		return 0;
+	if (n != sizeof(v) || v == 0)
+		die("bad go");
+	return v;
 }
 
 /* ---- statistics ------------------------------------------------------------- */
@@ -323,7 +337,7 @@ lat_of(uint64_t *ns, size_t n)
 	return l;
 }
 
-/* ---- AF_UNIX socketpair ------------------------------------------------------- */
+/* ---- peers: AF_UNIX socketpair (fd 3) ------------------------------------------ */
 
 static void
 peer_unix_echo(void)
@@ -340,82 +354,22 @@ peer_unix_echo(void)
 }
 
 static void
-peer_unix_send(unsigned n)
+peer_unix_send(void)
 {
 	unsigned char buf[PAYLOAD_MAX];
+	uint64_t seq = 0;
+	unsigned n;
 
 	peer_ready();
-	peer_await_go();
-	for (unsigned i = 1; i <= n; i++) {
-		fill(buf, opt_size, i);
-		if (write(3, buf, opt_size) != (ssize_t)opt_size)
-			die("unix send: %m");
-	}
-	peer_await_eof();
+	while ((n = peer_await_go()) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			fill(buf, opt_size, ++seq);
+			if (write(3, buf, opt_size) != (ssize_t)opt_size)
+				die("unix send: %m");
+		}
 }
 
-static struct lat
-bench_unix_rt(void)
-{
-	unsigned char buf[PAYLOAD_MAX], rbuf[PAYLOAD_MAX];
-	uint64_t *ns = calloc(opt_rt, sizeof(*ns));
-	struct peer p;
-	struct lat l;
-	int sv[2];
-
-	if (!ns || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die("socketpair: %m");
-	peer_spawn(&p, sv[1], "unix-echo", NULL, NULL);
-	close(sv[1]);
-	peer_wait_ready(&p);
-	for (unsigned i = 0; i < opt_warm + opt_rt; i++) {
-		uint64_t t0;
-		fill(buf, opt_size, i);
-		t0 = now_nsec();
-		if (write(sv[0], buf, opt_size) != (ssize_t)opt_size ||
-		    read(sv[0], rbuf, sizeof(rbuf)) != (ssize_t)opt_size)
-			die("unix round trip: %m");
-		if (i >= opt_warm)
-			ns[i - opt_warm] = now_nsec() - t0;
-		if (seq_of(rbuf) != i)
-			die("unix round trip: wrong answer");
-	}
-	close(sv[0]);
-	peer_finish(&p);
-	l = lat_of(ns, opt_rt);
-	free(ns);
-	return l;
-}
-
-static double
-bench_unix_rate(void)
-{
-	unsigned char buf[PAYLOAD_MAX];
-	uint64_t t0, t1;
-	struct peer p;
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die("socketpair: %m");
-	snprintf((char *)buf, sizeof(buf), "%u", opt_events);
-	peer_spawn(&p, sv[1], "unix-send", (char *)buf, NULL);
-	close(sv[1]);
-	peer_wait_ready(&p);
-	t0 = now_nsec();
-	peer_go(&p);
-	for (unsigned i = 1; i <= opt_events; i++) {
-		if (read(sv[0], buf, sizeof(buf)) != (ssize_t)opt_size)
-			die("unix receive: %m");
-		if (seq_of(buf) != i)
-			die("unix receive: event %u out of order", i);
-	}
-	t1 = now_nsec();
-	close(sv[0]);
-	peer_finish(&p);
-	return (double)opt_events * 1e9 / (double)(t1 - t0);
-}
-
-/* ---- raw nng ------------------------------------------------------------------ */
+/* ---- peers: raw nng ------------------------------------------------------------- */
 
 static void
 nng_check(int r, const char *what)
@@ -445,95 +399,29 @@ peer_nng_echo(const char *url)
 }
 
 static void
-peer_nng_send(const char *url, unsigned n)
+peer_nng_send(const char *url)
 {
 	unsigned char buf[PAYLOAD_MAX];
+	uint64_t seq = 0;
 	nng_socket s;
+	unsigned n;
 
 	nng_check(nng_push0_open(&s), "push0");
 	nng_check(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, RECV_MAX), "opt");
 	nng_check(nng_dial(s, url, NULL, 0), "dial");
 	peer_ready();
-	peer_await_go();
-	for (unsigned i = 1; i <= n; i++) {
-		fill(buf, opt_size, i);
-		nng_check(nng_send(s, buf, opt_size, 0), "push send");
-	}
-	peer_await_eof(); /* the receiver has everything: closing is safe */
+	/* one nng message per event; nng_send blocks while the receiver's
+	 * buffers are full (nng's backpressure) */
+	while ((n = peer_await_go()) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			fill(buf, opt_size, ++seq);
+			nng_check(nng_send(s, buf, opt_size, 0), "push send");
+		}
+	/* EOF: the receiver has everything, closing is safe */
 	nng_close(s);
 }
 
-static struct lat
-bench_nng_rt(const char *dir)
-{
-	unsigned char buf[PAYLOAD_MAX], rbuf[PAYLOAD_MAX];
-	uint64_t *ns = calloc(opt_rt, sizeof(*ns));
-	char url[256];
-	nng_socket s;
-	struct peer p;
-	struct lat l;
-
-	if (!ns)
-		die("out of memory");
-	snprintf(url, sizeof(url), "ipc://%s/raw-rt.sock", dir);
-	nng_check(nng_pair0_open(&s), "pair0");
-	nng_check(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, RECV_MAX), "opt");
-	nng_check(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000), "opt");
-	nng_check(nng_listen(s, url, NULL, 0), "listen");
-	peer_spawn(&p, -1, "nng-echo", url, NULL);
-	peer_wait_ready(&p);
-	for (unsigned i = 0; i < opt_warm + opt_rt; i++) {
-		size_t sz = sizeof(rbuf);
-		uint64_t t0;
-		fill(buf, opt_size, i);
-		t0 = now_nsec();
-		nng_check(nng_send(s, buf, opt_size, 0), "send");
-		nng_check(nng_recv(s, rbuf, &sz, 0), "recv");
-		if (i >= opt_warm)
-			ns[i - opt_warm] = now_nsec() - t0;
-		if (sz != opt_size || seq_of(rbuf) != i)
-			die("nng round trip: wrong answer");
-	}
-	nng_check(nng_send(s, buf, 0, 0), "send quit");
-	peer_finish(&p);
-	nng_close(s);
-	l = lat_of(ns, opt_rt);
-	free(ns);
-	return l;
-}
-
-static double
-bench_nng_rate(const char *dir)
-{
-	unsigned char buf[PAYLOAD_MAX];
-	char url[256], num[32];
-	uint64_t t0, t1;
-	nng_socket s;
-	struct peer p;
-
-	snprintf(url, sizeof(url), "ipc://%s/raw-push.sock", dir);
-	snprintf(num, sizeof(num), "%u", opt_events);
-	nng_check(nng_pull0_open(&s), "pull0");
-	nng_check(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, RECV_MAX), "opt");
-	nng_check(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000), "opt");
-	nng_check(nng_listen(s, url, NULL, 0), "listen");
-	peer_spawn(&p, -1, "nng-send", url, num);
-	peer_wait_ready(&p);
-	t0 = now_nsec();
-	peer_go(&p);
-	for (unsigned i = 1; i <= opt_events; i++) {
-		size_t sz = sizeof(buf);
-		nng_check(nng_recv(s, buf, &sz, 0), "pull recv");
-		if (sz != opt_size || seq_of(buf) != i)
-			die("nng receive: event %u out of order", i);
-	}
-	t1 = now_nsec();
-	peer_finish(&p);
-	nng_close(s);
-	return (double)opt_events * 1e9 / (double)(t1 - t0);
-}
-
-/* ---- libagent: the peer's agents ------------------------------------------------ */
+/* ---- peers: libagent ----------------------------------------------------------- */
 
 /* echo: answers every bench.ping request with its own payload; ends at
  * EOF on stdin */
@@ -580,13 +468,17 @@ static const struct agent_def echo_def = {
 	.handlers = echo_handlers,
 };
 
-/* sender: on "go", sends n events to "sink" as fast as backpressure
- * allows, then waits for EOF on stdin (its queue may still hold events) */
+/* sender: on each "go n" sends n events to "sink" as fast as backpressure
+ * allows (on -EAGAIN it sleeps backoff_usec on the loop and retries);
+ * ends at EOF */
 struct sender {
-	unsigned n, seq;
+	unsigned n;       /* events left in this round */
+	uint64_t seq;     /* last sequence number sent */
 	uint64_t eagain;
 	uint64_t backoff_usec;
 };
+
+static const struct agent_state pump_state;
 
 static agent_step
 resume_cb(agent *a, void *data, agent_msg *m)
@@ -598,67 +490,16 @@ resume_cb(agent *a, void *data, agent_msg *m)
 }
 
 static agent_step
-eof_cb(agent *a, void *data, agent_msg *m)
-{
-	char buf[64];
-	ssize_t n = read(0, buf, sizeof(buf));
-
-	(void)data;
-	(void)m;
-	if (n > 0) {
-		int r = agent_await_fd(a, 0, EPOLLIN, eof_cb);
-		return r < 0 ? agent_fail(r) : agent_wait();
-	}
-	return agent_done();
-}
-
-static agent_step
-linger_once(agent *a, void *data)
-{
-	int r = agent_await_fd(a, 0, EPOLLIN, eof_cb);
-
-	(void)data;
-	return r < 0 ? agent_fail(r) : agent_wait();
-}
-
-static const struct agent_state linger_state = {
-	.name = "linger", .once = linger_once,
-};
-
-static agent_step
-pump_repeat(agent *a, void *data)
+go_cb(agent *a, void *data, agent_msg *m)
 {
 	struct sender *s = data;
 
-	for (unsigned k = 0; k < PUMP_BURST && s->seq < s->n; k++) {
-		struct blob *b = blob_new(opt_size, s->seq + 1ull);
-		int r = agent_send_remote(a, "sink", &event_type, b);
-		if (r == -EAGAIN) {
-			/* the sink's queue is full: let it drain */
-			s->eagain++;
-			r = agent_await_sleep(a, s->backoff_usec, resume_cb);
-			return r < 0 ? agent_fail(r) : agent_wait();
-		}
-		if (r < 0)
-			return agent_fail(r);
-		s->seq++;
-	}
-	if (s->seq == s->n)
-		return agent_async(&linger_state, s);
-	return agent_again();
-}
-
-static const struct agent_state pump_state = {
-	.name = "pump", .repeat = pump_repeat,
-};
-
-static agent_step
-go_cb(agent *a, void *data, agent_msg *m)
-{
 	(void)a;
 	(void)m;
-	peer_await_go();
-	return agent_async(&pump_state, data);
+	s->n = peer_await_go();
+	if (s->n == 0)
+		return agent_done();
+	return agent_async(&pump_state, s);
 }
 
 static agent_step
@@ -672,6 +513,34 @@ wait_go_once(agent *a, void *data)
 
 static const struct agent_state wait_go_state = {
 	.name = "wait-go", .once = wait_go_once,
+};
+
+static agent_step
+pump_repeat(agent *a, void *data)
+{
+	struct sender *s = data;
+
+	for (unsigned k = 0; k < PUMP_BURST && s->n > 0; k++) {
+		struct blob *b = blob_new(opt_size, s->seq + 1);
+		int r = agent_send_remote(a, "sink", &event_type, b);
+		if (r == -EAGAIN) {
+			/* the sink does not keep up: let it drain */
+			s->eagain++;
+			r = agent_await_sleep(a, s->backoff_usec, resume_cb);
+			return r < 0 ? agent_fail(r) : agent_wait();
+		}
+		if (r < 0)
+			return agent_fail(r);
+		s->seq++;
+		s->n--;
+	}
+	if (s->n == 0)
+		return agent_async(&wait_go_state, s);
+	return agent_again();
+}
+
+static const struct agent_state pump_state = {
+	.name = "pump", .repeat = pump_repeat,
 };
 
 static agent_step
@@ -706,9 +575,9 @@ peer_agent_echo(const char *dir)
 }
 
 static void
-peer_agent_send(unsigned n)
+peer_agent_send(void)
 {
-	struct sender s = { .n = n, .backoff_usec = 20 };
+	struct sender s = { .backoff_usec = 20 };
 	agent *a = NULL;
 	int r;
 
@@ -721,16 +590,130 @@ peer_agent_send(unsigned n)
 		die("sender agent ended: %d (%s)", r,
 		    strerror(-agent_exit_error(a)));
 	agent_unref(a);
-	fprintf(stderr, "  (libagent sender: %" PRIu64 " sends met -EAGAIN)\n",
-		s.eagain);
+	printf("%" PRIu64 "\n", s.eagain); /* the report */
+	fflush(stdout);
 }
 
-/* ---- libagent: the measuring side ------------------------------------------------ */
+/* ---- the measuring process: three peers, interleaved rounds --------------------- */
+
+/*
+ * The machine is shared and noisy, so the figures that are compared are
+ * measured in alternation: each round runs a block of socketpair, raw nng
+ * and libagent round trips (or events) in turn, from the libagent caller's
+ * (the sink's) loop, while the libagent peer is idle.
+ */
+#define ROUNDS	10u
+
+struct rig {
+	char dir[32];
+	int ux;                 /* our end of the socketpair */
+	nng_socket ng;
+	struct peer ux_p, ng_p, ag_p;
+	bool warm;              /* baselines warmed up */
+	unsigned blk;           /* round trips / events per round */
+	uint64_t *ux_ns, *ng_ns, *ag_ns;
+	size_t ux_n, ng_n;
+	uint64_t ux_seq, ng_seq;          /* events received so far */
+	uint64_t ux_time, ng_time;        /* ns spent receiving them */
+	uint64_t ux_events, ng_events;
+};
+
+static void
+unix_rt_block(struct rig *g, unsigned n, bool record)
+{
+	unsigned char buf[PAYLOAD_MAX], rbuf[PAYLOAD_MAX];
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t0;
+		fill(buf, opt_size, i);
+		t0 = now_nsec();
+		if (write(g->ux, buf, opt_size) != (ssize_t)opt_size ||
+		    read(g->ux, rbuf, sizeof(rbuf)) != (ssize_t)opt_size)
+			die("unix round trip: %m");
+		if (record)
+			g->ux_ns[g->ux_n++] = now_nsec() - t0;
+		if (seq_of(rbuf) != i)
+			die("unix round trip: wrong answer");
+	}
+}
+
+static void
+nng_rt_block(struct rig *g, unsigned n, bool record)
+{
+	unsigned char buf[PAYLOAD_MAX], rbuf[PAYLOAD_MAX];
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t sz = sizeof(rbuf);
+		uint64_t t0;
+		fill(buf, opt_size, i);
+		t0 = now_nsec();
+		nng_check(nng_send(g->ng, buf, opt_size, 0), "send");
+		nng_check(nng_recv(g->ng, rbuf, &sz, 0), "recv");
+		if (record)
+			g->ng_ns[g->ng_n++] = now_nsec() - t0;
+		if (sz != opt_size || seq_of(rbuf) != i)
+			die("nng round trip: wrong answer");
+	}
+}
+
+static void
+raw_rt_round(struct rig *g)
+{
+	if (!g->warm) {
+		unix_rt_block(g, opt_warm, false);
+		nng_rt_block(g, opt_warm, false);
+		g->warm = true;
+	}
+	unix_rt_block(g, g->blk, true);
+	nng_rt_block(g, g->blk, true);
+}
+
+static void
+unix_rate_round(struct rig *g, unsigned n, bool record)
+{
+	unsigned char buf[PAYLOAD_MAX];
+	uint64_t t0 = now_nsec();
+
+	peer_go(&g->ux_p, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (read(g->ux, buf, sizeof(buf)) != (ssize_t)opt_size)
+			die("unix receive: %m");
+		if (seq_of(buf) != ++g->ux_seq)
+			die("unix receive: event %" PRIu64 " out of order",
+			    g->ux_seq);
+	}
+	if (record) {
+		g->ux_time += now_nsec() - t0;
+		g->ux_events += n;
+	}
+}
+
+static void
+nng_rate_round(struct rig *g, unsigned n, bool record)
+{
+	unsigned char buf[PAYLOAD_MAX];
+	uint64_t t0 = now_nsec();
+
+	peer_go(&g->ng_p, n);
+	for (unsigned i = 0; i < n; i++) {
+		size_t sz = sizeof(buf);
+		nng_check(nng_recv(g->ng, buf, &sz, 0), "pull recv");
+		if (sz != opt_size || seq_of(buf) != ++g->ng_seq)
+			die("nng receive: event %" PRIu64 " out of order",
+			    g->ng_seq);
+	}
+	if (record) {
+		g->ng_time += now_nsec() - t0;
+		g->ng_events += n;
+	}
+}
+
+/* -- round trips: the libagent caller drives the rounds -- */
 
 struct caller {
+	struct rig *rig;
 	unsigned i;
 	uint64_t t0;
-	uint64_t *ns;
 	int err;
 };
 
@@ -752,8 +735,8 @@ rt_cb(agent *a, void *data, agent_msg *m)
 		return agent_fail(c->err);
 	}
 	if (c->i >= opt_warm)
-		c->ns[c->i - opt_warm] = t1 - c->t0;
-	if (++c->i == opt_warm + opt_rt)
+		c->rig->ag_ns[c->i - opt_warm] = t1 - c->t0;
+	if (++c->i == opt_warm + c->rig->blk * ROUNDS)
 		return agent_done();
 	return agent_again();
 }
@@ -764,6 +747,8 @@ rt_repeat(agent *a, void *data)
 	struct caller *c = data;
 	int r;
 
+	if (c->i >= opt_warm && (c->i - opt_warm) % c->rig->blk == 0)
+		raw_rt_round(c->rig); /* blocks the loop: nothing else runs */
 	c->t0 = now_nsec();
 	r = agent_await_request_remote(a, "echo", &ping_type,
 				       blob_new(opt_size, c->i), REQ_TIMEOUT,
@@ -790,22 +775,42 @@ static const struct agent_def caller_def = {
 	.begin = caller_begin,
 };
 
-static struct lat
-bench_agent_rt(const char *dir)
+static void
+bench_rt(struct rig *g, struct lat *u, struct lat *n, struct lat *l)
 {
-	struct caller c = { .ns = calloc(opt_rt, sizeof(uint64_t)) };
+	struct caller c = { .rig = g };
 	agent_loop *loop = NULL;
 	agent *a = NULL;
-	struct peer p;
 	char url[256];
-	struct lat l;
-	int r;
+	int sv[2], r;
 
-	if (!c.ns)
+	g->blk = opt_rt / ROUNDS;
+	g->ux_ns = calloc(g->blk * ROUNDS, sizeof(uint64_t));
+	g->ng_ns = calloc(g->blk * ROUNDS, sizeof(uint64_t));
+	g->ag_ns = calloc(g->blk * ROUNDS, sizeof(uint64_t));
+	if (!g->ux_ns || !g->ng_ns || !g->ag_ns)
 		die("out of memory");
-	peer_spawn(&p, -1, "agent-echo", dir, NULL);
-	peer_wait_ready(&p);
-	snprintf(url, sizeof(url), "ipc://%s/inbox/caller.sock", dir);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %m");
+	peer_spawn(&g->ux_p, sv[1], "unix-echo", NULL, NULL);
+	close(sv[1]);
+	g->ux = sv[0];
+
+	snprintf(url, sizeof(url), "ipc://%s/raw-rt.sock", g->dir);
+	nng_check(nng_pair0_open(&g->ng), "pair0");
+	nng_check(nng_socket_set_size(g->ng, NNG_OPT_RECVMAXSZ, RECV_MAX),
+		  "opt");
+	nng_check(nng_socket_set_ms(g->ng, NNG_OPT_RECVTIMEO, 10000), "opt");
+	nng_check(nng_listen(g->ng, url, NULL, 0), "listen");
+	peer_spawn(&g->ng_p, -1, "nng-echo", url, NULL);
+
+	peer_spawn(&g->ag_p, -1, "agent-echo", g->dir, NULL);
+	peer_wait_ready(&g->ux_p);
+	peer_wait_ready(&g->ng_p);
+	peer_wait_ready(&g->ag_p);
+
+	snprintf(url, sizeof(url), "ipc://%s/inbox/caller.sock", g->dir);
 	r = agent_loop_new(&loop);
 	if (r >= 0)
 		r = agent_new(&a, loop, &caller_def, &c);
@@ -818,19 +823,48 @@ bench_agent_rt(const char *dir)
 		die("libagent round trip %u failed: %s", c.i, strerror(-c.err));
 	agent_unref(a);
 	agent_loop_unref(loop);
-	peer_finish(&p);
-	l = lat_of(c.ns, opt_rt);
-	free(c.ns);
-	return l;
+
+	close(g->ux);
+	peer_finish(&g->ux_p, NULL, 0);
+	nng_check(nng_send(g->ng, url, 0, 0), "send quit");
+	peer_finish(&g->ng_p, NULL, 0);
+	nng_close(g->ng);
+	peer_finish(&g->ag_p, NULL, 0);
+
+	*u = lat_of(g->ux_ns, g->ux_n);
+	*n = lat_of(g->ng_ns, g->ng_n);
+	*l = lat_of(g->ag_ns, (size_t)g->blk * ROUNDS);
+	free(g->ux_ns);
+	free(g->ng_ns);
+	free(g->ag_ns);
 }
 
+/* -- one-way events: the libagent sink drives the rounds -- */
+
 struct sink {
-	struct peer *peer;
-	unsigned n, got;
-	uint64_t last, disorder;
-	uint64_t t0, t1;
+	struct rig *rig;
+	unsigned rounds_left;   /* timed rounds still to run */
+	unsigned want;          /* events expected in this round */
+	bool warming;
+	uint64_t last, disorder, got;
+	uint64_t t0, time, events;
 	bool timed_out;
 };
+
+/* run the baselines' round, then start the sender's */
+static void
+sink_next_round(struct sink *s, bool warm)
+{
+	struct rig *g = s->rig;
+	unsigned n = warm ? MIN_U(2000u, g->blk) : g->blk;
+
+	unix_rate_round(g, n, !warm);
+	nng_rate_round(g, n, !warm);
+	s->warming = warm;
+	s->want = n;
+	s->t0 = now_nsec();
+	peer_go(&g->ag_p, n);
+}
 
 static int
 sink_on_event(agent *a, agent_msg *m)
@@ -842,10 +876,17 @@ sink_on_event(agent *a, agent_msg *m)
 		s->disorder++;
 	if (b && b->len >= sizeof(uint64_t))
 		s->last = seq_of(b->buf);
-	if (++s->got == s->n) {
-		s->t1 = now_nsec();
-		return agent_shutdown(a);
+	s->got++;
+	if (--s->want > 0)
+		return 0;
+	if (!s->warming) {
+		s->time += now_nsec() - s->t0;
+		s->events += s->rig->blk;
+		s->rounds_left--;
 	}
+	if (s->rounds_left == 0)
+		return agent_shutdown(a);
+	sink_next_round(s, false); /* blocks the loop: nothing else runs */
 	return 0;
 }
 
@@ -871,8 +912,7 @@ sink_begin(agent *a)
 		r = agent_timer_schedule(t, SINK_DEADLINE);
 	if (r < 0)
 		return agent_fail(r);
-	s->t0 = now_nsec();
-	peer_go(s->peer);
+	sink_next_round(s, true);
 	return agent_events();
 }
 
@@ -888,18 +928,31 @@ static const struct agent_def sink_def = {
 	.handlers = sink_handlers,
 };
 
-static double
-bench_agent_rate(const char *dir)
+static void
+bench_rate(struct rig *g, double *u, double *n, double *l, uint64_t *eagain)
 {
+	struct sink s = { .rig = g, .rounds_left = ROUNDS };
 	agent_loop *loop = NULL;
 	agent *a = NULL;
-	struct sink s = { .n = opt_events };
-	struct peer p;
-	char url[256], num[32];
-	int r;
+	char url[256], report[64];
+	int sv[2], r;
 
-	snprintf(url, sizeof(url), "ipc://%s/inbox/sink.sock", dir);
-	snprintf(num, sizeof(num), "%u", opt_events);
+	g->blk = opt_events / ROUNDS;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %m");
+	peer_spawn(&g->ux_p, sv[1], "unix-send", NULL, NULL);
+	close(sv[1]);
+	g->ux = sv[0];
+
+	snprintf(url, sizeof(url), "ipc://%s/raw-push.sock", g->dir);
+	nng_check(nng_pull0_open(&g->ng), "pull0");
+	nng_check(nng_socket_set_size(g->ng, NNG_OPT_RECVMAXSZ, RECV_MAX),
+		  "opt");
+	nng_check(nng_socket_set_ms(g->ng, NNG_OPT_RECVTIMEO, 10000), "opt");
+	nng_check(nng_listen(g->ng, url, NULL, 0), "listen");
+	peer_spawn(&g->ng_p, -1, "nng-send", url, NULL);
+
+	snprintf(url, sizeof(url), "ipc://%s/inbox/sink.sock", g->dir);
 	r = agent_loop_new(&loop);
 	if (r >= 0)
 		r = agent_new(&a, loop, &sink_def, &s);
@@ -907,18 +960,29 @@ bench_agent_rate(const char *dir)
 		r = agent_listen(a, url);
 	if (r < 0)
 		die("sink agent: %s", strerror(-r));
-	peer_spawn(&p, -1, "agent-send", num, NULL);
-	peer_wait_ready(&p);
-	s.peer = &p;
+	peer_spawn(&g->ag_p, -1, "agent-send", NULL, NULL);
+	peer_wait_ready(&g->ux_p);
+	peer_wait_ready(&g->ng_p);
+	peer_wait_ready(&g->ag_p);
+
 	r = agent_run(a);
 	if (r != AGENT_EXIT_DONE || s.timed_out || s.disorder)
-		die("libagent events: exit %d, %u of %u received, %" PRIu64
-		    " out of order%s", r, s.got, s.n, s.disorder,
+		die("libagent events: exit %d, %" PRIu64 " received, %" PRIu64
+		    " out of order%s", r, s.got, s.disorder,
 		    s.timed_out ? ", timed out" : "");
 	agent_unref(a);
 	agent_loop_unref(loop);
-	peer_finish(&p);
-	return (double)s.n * 1e9 / (double)(s.t1 - s.t0);
+
+	close(g->ux);
+	peer_finish(&g->ux_p, NULL, 0);
+	peer_finish(&g->ng_p, NULL, 0);
+	nng_close(g->ng);
+	peer_finish(&g->ag_p, report, sizeof(report));
+	*eagain = strtoull(report, NULL, 10);
+
+	*u = (double)g->ux_events * 1e9 / (double)g->ux_time;
+	*n = (double)g->ng_events * 1e9 / (double)g->ng_time;
+	*l = (double)s.events * 1e9 / (double)s.time;
 }
 
 /* ---- one configuration: every figure, printed as a table ------------------------- */
@@ -930,11 +994,30 @@ verdict(bool ok)
 }
 
 static void
+rmdir_rig(const char *dir)
+{
+	static const char *const names[] = {
+		"inbox/echo.sock", "inbox/caller.sock", "inbox/sink.sock",
+		"raw-rt.sock", "raw-push.sock", "inbox",
+	};
+	char path[64];
+
+	/* the sockets' owners are gone; remove their files */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		(void)remove(path);
+	}
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "rmdir %s: %m, ignoring\n", dir);
+}
+
+static void
 run_config(int cpu)
 {
-	char dir[] = "/tmp/bm.XXXXXX", path[64];
-	struct lat u, n, g;
-	double ur, nr, gr;
+	struct rig g = { .dir = "/tmp/bm.XXXXXX" };
+	struct lat u, n, l;
+	double ur, nr, lr;
+	uint64_t eagain;
 
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -943,89 +1026,76 @@ run_config(int cpu)
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
 			die("sched_setaffinity: %m");
 	}
-	if (!mkdtemp(dir))
+	if (!mkdtemp(g.dir))
 		die("mkdtemp: %m");
-	if (setenv("AGENTD_RUNTIME_DIR", dir, 1) < 0)
+	if (setenv("AGENTD_RUNTIME_DIR", g.dir, 1) < 0)
 		die("setenv: %m");
+	unsetenv("AGENTD_LINK");
+	unsetenv("AGENTD_INBOX");
+	unsetenv("AGENTD_NAME");
 
-	u = bench_unix_rt();
-	n = bench_nng_rt(dir);
-	g = bench_agent_rt(dir);
-	ur = bench_unix_rate();
-	nr = bench_nng_rate(dir);
-	gr = bench_agent_rate(dir);
+	bench_rt(&g, &u, &n, &l);
+	bench_rate(&g, &ur, &nr, &lr, &eagain);
+	rmdir_rig(g.dir);
 
 	printf("\n== %s ==\n", cpu >= 0 ?
 	       "pinned: both processes on CPU 0" :
 	       "unpinned: the scheduler places both processes");
-	printf("request round trip, %u-byte payload, %u round trips after "
-	       "%u warm-up\n", opt_size, opt_rt, opt_warm);
+	printf("request round trip, %u-byte payload, %u round trips each "
+	       "after %u warm-up,\nin %u interleaved rounds\n",
+	       opt_size, opt_rt / ROUNDS * ROUNDS, opt_warm, ROUNDS);
 	printf("  %-34s %10s %10s %10s\n", "", "p50 us", "p99 us", "mean us");
 	printf("  %-34s %10.1f %10.1f %10.1f\n",
 	       "AF_UNIX socketpair (floor)", u.p50, u.p99, u.mean);
 	printf("  %-34s %10.1f %10.1f %10.1f\n",
 	       "raw nng pair0 (baseline)", n.p50, n.p99, n.mean);
 	printf("  %-34s %10.1f %10.1f %10.1f\n",
-	       "libagent request/response", g.p50, g.p99, g.mean);
+	       "libagent request -> response", l.p50, l.p99, l.mean);
 	printf("  %-34s %10.2f %10.2f %10.2f   target <= %.2f: "
 	       "p50 %s, mean %s\n", "ratio libagent / raw nng",
-	       g.p50 / n.p50, g.p99 / n.p99, g.mean / n.mean, TARGET_RT,
-	       verdict(g.p50 / n.p50 <= TARGET_RT),
-	       verdict(g.mean / n.mean <= TARGET_RT));
-	printf("one-way events, %u-byte payload, %u events in order\n",
-	       opt_size, opt_events);
+	       l.p50 / n.p50, l.p99 / n.p99, l.mean / n.mean, TARGET_RT,
+	       verdict(l.p50 / n.p50 <= TARGET_RT),
+	       verdict(l.mean / n.mean <= TARGET_RT));
+	printf("one-way events, %u-byte payload, %u events each in order, "
+	       "in %u interleaved rounds\n", opt_size,
+	       opt_events / ROUNDS * ROUNDS, ROUNDS);
 	printf("  %-34s %10s\n", "", "events/s");
 	printf("  %-34s %10.0f\n", "AF_UNIX socketpair (floor)", ur);
 	printf("  %-34s %10.0f\n", "raw nng push0/pull0 (baseline)", nr);
-	printf("  %-34s %10.0f\n", "libagent events", gr);
+	printf("  %-34s %10.0f   (%" PRIu64 " sends met -EAGAIN)\n",
+	       "libagent events", lr, eagain);
 	printf("  %-34s %10.2f   target >= %.0f: %s\n",
-	       "ratio libagent / raw nng", gr / nr, TARGET_RATE,
-	       verdict(gr / nr >= TARGET_RATE));
+	       "ratio libagent / raw nng", lr / nr, TARGET_RATE,
+	       verdict(lr / nr >= TARGET_RATE));
 	fflush(stdout);
-
-	/* the sockets are gone with their owners; remove the files */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const names[] = {
-			"inbox/echo.sock", "inbox/caller.sock", "inbox/sink.sock",
-		};
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		(void)unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/raw-rt.sock", dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/raw-push.sock", dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/inbox", dir);
-	(void)rmdir(path);
-	if (rmdir(dir) < 0)
-		fprintf(stderr, "rmdir %s: %m, ignoring\n", dir);
 }
 
 static void
-spawn_config(const char *argv0_opts[], int cpu)
+spawn_config(const char *const fwd[], int cpu)
 {
-	char cpu_s[16];
-	const char *argv[32];
+	char cpu_s[16], name[] = "bench-messaging", run[] = "--run";
+	char buf[8][32];
+	char *argv[16];
 	size_t k = 0;
 	pid_t pid;
 	int status, r;
 
-	(void)argv0_opts;
 	snprintf(cpu_s, sizeof(cpu_s), "%d", cpu);
-	argv[k++] = "bench-messaging";
-	for (const char **o = argv0_opts; *o && k < 28; o++)
-		argv[k++] = *o;
-	argv[k++] = "--run";
+	argv[k++] = name;
+	for (size_t i = 0; fwd[i] && i < 8; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%s", fwd[i]);
+		argv[k++] = buf[i];
+	}
+	argv[k++] = run;
 	argv[k++] = cpu_s;
 	argv[k] = NULL;
 	fflush(stdout);
-	r = posix_spawn(&pid, "/proc/self/exe", NULL, NULL,
-			(char *const *)(uintptr_t)argv, environ);
+	r = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
 	if (r != 0)
 		die("posix_spawn: %s", strerror(r));
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
-		die("the %s measurement failed", cpu >= 0 ? "pinned" :
+		die("the %s measurement failed", cpu > 0 ? "pinned" :
 		    "unpinned");
 }
 
@@ -1053,12 +1123,15 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	static char opts_buf[4][2][16];
-	const char *fwd[16];
+	static const struct option longopts[] = {
+		{ "run", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char o_r[32], o_w[32], o_e[32], o_s[32];
+	const char *fwd[] = { o_r, o_w, o_e, o_s, NULL };
 	const char *mode = "both";
 	sigset_t set;
 	int c, run_cpu = -2;
-	size_t k = 0;
 
 	/* nng's threads inherit this mask (PLATFORM.md) */
 	sigemptyset(&set);
@@ -1068,31 +1141,26 @@ main(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "--peer") == 0) {
 		const char *m = argv[2];
-		if (getenv("BENCH_MSG_SIZE"))
-			opt_size = parse_uint(getenv("BENCH_MSG_SIZE"), 8,
-					      PAYLOAD_MAX, "size");
+		const char *e = getenv("BENCH_MSG_SIZE");
+		if (e)
+			opt_size = parse_uint(e, 8, PAYLOAD_MAX, "size");
 		if (strcmp(m, "unix-echo") == 0)
 			peer_unix_echo();
-		else if (strcmp(m, "unix-send") == 0 && argc >= 4)
-			peer_unix_send(parse_uint(argv[3], 1, UINT32_MAX, "n"));
+		else if (strcmp(m, "unix-send") == 0)
+			peer_unix_send();
 		else if (strcmp(m, "nng-echo") == 0 && argc >= 4)
 			peer_nng_echo(argv[3]);
-		else if (strcmp(m, "nng-send") == 0 && argc >= 5)
-			peer_nng_send(argv[3], parse_uint(argv[4], 1,
-							  UINT32_MAX, "n"));
+		else if (strcmp(m, "nng-send") == 0 && argc >= 4)
+			peer_nng_send(argv[3]);
 		else if (strcmp(m, "agent-echo") == 0 && argc >= 4)
 			peer_agent_echo(argv[3]);
-		else if (strcmp(m, "agent-send") == 0 && argc >= 4)
-			peer_agent_send(parse_uint(argv[3], 1, UINT32_MAX, "n"));
+		else if (strcmp(m, "agent-send") == 0)
+			peer_agent_send();
 		else
 			die("bad peer mode");
 		return 0;
 	}
 
-	static const struct option longopts[] = {
-		{ "run", required_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 },
-	};
 	while ((c = getopt_long(argc, argv, "r:w:e:s:m:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -1112,7 +1180,7 @@ main(int argc, char **argv)
 			mode = optarg;
 			break;
 		case 'R':
-			run_cpu = (int)strtol(optarg, NULL, 10);
+			run_cpu = (int)parse_uint(optarg, 0, 1024, "cpu") - 1;
 			break;
 		default:
 			usage();
@@ -1128,25 +1196,19 @@ main(int argc, char **argv)
 	    strcmp(mode, "unpinned"))
 		usage();
 
-	/* peers learn the payload size from the environment */
-	snprintf(opts_buf[0][0], sizeof(opts_buf[0][0]), "%u", opt_size);
-	if (setenv("BENCH_MSG_SIZE", opts_buf[0][0], 1) < 0)
+	/* the measuring processes get the options, the peers the size */
+	snprintf(o_r, sizeof(o_r), "-r%u", opt_rt);
+	snprintf(o_w, sizeof(o_w), "-w%u", opt_warm);
+	snprintf(o_e, sizeof(o_e), "-e%u", opt_events);
+	snprintf(o_s, sizeof(o_s), "-s%u", opt_size);
+	if (setenv("BENCH_MSG_SIZE", o_s + 2, 1) < 0)
 		die("setenv: %m");
-	snprintf(opts_buf[1][0], sizeof(opts_buf[1][0]), "-r%u", opt_rt);
-	snprintf(opts_buf[1][1], sizeof(opts_buf[1][1]), "-w%u", opt_warm);
-	snprintf(opts_buf[2][0], sizeof(opts_buf[2][0]), "-e%u", opt_events);
-	snprintf(opts_buf[2][1], sizeof(opts_buf[2][1]), "-s%u", opt_size);
-	fwd[k++] = opts_buf[1][0];
-	fwd[k++] = opts_buf[1][1];
-	fwd[k++] = opts_buf[2][0];
-	fwd[k++] = opts_buf[2][1];
-	fwd[k] = NULL;
 
-	printf("bench-messaging: two processes over ipc (nng 1.5), %u-byte "
-	       "payloads; targets from issue 5\n", opt_size);
+	printf("bench-messaging: two processes over ipc (nng %s), %u-byte "
+	       "payloads; targets from issue 5\n", nng_version(), opt_size);
 	if (strcmp(mode, "unpinned") != 0)
-		spawn_config(fwd, 0);
+		spawn_config(fwd, 1);     /* --run CPU+1: CPU 0 */
 	if (strcmp(mode, "pinned") != 0)
-		spawn_config(fwd, -1);
+		spawn_config(fwd, 0);     /* --run 0: unpinned */
 	return 0;
 }
