@@ -11,6 +11,10 @@
  *	"fin" -> the number of events seen from the body's source;
  *	"whoami" -> the pid of the process (restart tests).
  *
+ *   msg-agent caller TARGET
+ *	answers each "ask" request with TARGET's answer to "whoami" (1 s
+ *	timeout), or with the error of that request.
+ *
  *   msg-agent source TARGET N SRC
  *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
  *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
@@ -317,9 +321,77 @@ static const struct agent_def source_def = {
 	.begin = source_begin,
 };
 
+/* ---- caller ---------------------------------------------------------------- */
+
+/*
+ * An actor that, for each "ask" request (from agentctl), asks TARGET
+ * "whoami" with a 1 s timeout and answers with TARGET's answer or error:
+ * its push socket to TARGET is cached across TARGET's restarts.
+ */
+struct caller {
+	const char *target;
+};
+
+static const struct agent_msg_type ask_type = {
+	.name = "ask", .reply_free = free, .reply_encode = u64s_encode,
+};
+
+static int
+on_ask(agent *a, agent_msg *m)
+{
+	struct caller *c = agent_self(a);
+	int64_t id;
+
+	agent_msg_ref(m);
+	id = agent_request_remote(a, c->target, &whoami_type, NULL,
+				  AGENT_USEC_PER_SEC, (uint64_t)(uintptr_t)m);
+	if (id < 0) {
+		agent_msg_unref(m);
+		return (int)id;
+	}
+	return AGENT_REPLY_LATER;
+}
+
+static int
+on_whoami_response(agent *a, agent_msg *r)
+{
+	agent_msg *orig = (agent_msg *)(uintptr_t)agent_msg_tag(r);
+	const void *body;
+	size_t len;
+	uint64_t pid;
+	uint64_t *v;
+	int err = agent_msg_error(r);
+
+	if (err == 0 && (agent_msg_body(r, &body, &len) < 0 ||
+			 unpack_u64s(body, len, &pid, 1) < 0))
+		err = -EBADMSG;
+	if (err < 0)
+		(void)agent_reply_error(a, orig, err);
+	else if ((v = u64s_new(1))) {
+		v[1] = pid;
+		(void)agent_reply(a, orig, v);
+	} else
+		(void)agent_reply_error(a, orig, -ENOMEM);
+	agent_msg_unref(orig);
+	return 0;
+}
+
+static const struct agent_handler caller_handlers[] = {
+	{ .type = &ask_type, .on_request = on_ask },
+	{ .type = &whoami_type, .on_response = on_whoami_response },
+	{ 0 },
+};
+
+static const struct agent_def caller_def = {
+	.name = "caller",
+	.handlers = caller_handlers,
+};
+
 int
 main(int argc, char **argv)
 {
+	static struct caller caller;
+
 	static struct sink sink;
 	static struct source source;
 
@@ -333,6 +405,10 @@ main(int argc, char **argv)
 			return 2;
 		return agent_main(&source_def, &source, argc, argv);
 	}
-	fprintf(stderr, "usage: msg-agent sink | source TARGET N SRC\n");
+	if (argc >= 3 && strcmp(argv[1], "caller") == 0) {
+		caller.target = argv[2];
+		return agent_main(&caller_def, &caller, argc, argv);
+	}
+	fprintf(stderr, "usage: msg-agent sink | caller TARGET | source TARGET N SRC\n");
 	return 2;
 }
