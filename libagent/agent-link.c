@@ -21,6 +21,7 @@
 #include <nng/protocol/pair1/pair.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 #include <nng/transport/ipc/ipc.h>
 
@@ -61,6 +62,7 @@ struct peer {
 #define BATCH_MAX_ENV	256
 #define BATCH_MAX_BYTES	(64 * 1024)
 #define INBOX_BUDGET	4096 /* envelopes per inbox wake-up */
+#define MAX_EXTRA	4
 
 struct agent_remote_ctx {
 	agent_loop *loop;
@@ -75,6 +77,14 @@ struct agent_remote_ctx {
 	agent *inbox_agent; /* referenced */
 	char inbox_url[PROTO_URL_MAX];
 	bool inbox_blocked;
+	/* more listeners on the same inbox socket (tcp://, tls+tcp://), with
+	 * the port they really bound */
+	char extra_url[MAX_EXTRA][PROTO_URL_MAX];
+	unsigned n_extra;
+	/* TLS: a PEM file with our certificate and key, a CA file to check
+	 * peers with ($AGENTD_TLS_CERT_KEY_FILE, $AGENTD_TLS_CA_FILE) */
+	char tls_cert_key[PROTO_URL_MAX];
+	char tls_ca[PROTO_URL_MAX];
 
 	/* link */
 	bool has_link;
@@ -156,6 +166,12 @@ remote_get(agent_loop *l, agent *hint)
 	else
 		sanitize_name(rc->name, sizeof(rc->name),
 			      hint ? hint->def->name : "agent");
+	e = getenv("AGENTD_TLS_CERT_KEY_FILE");
+	if (e && strlen(e) < sizeof(rc->tls_cert_key))
+		snprintf(rc->tls_cert_key, sizeof(rc->tls_cert_key), "%s", e);
+	e = getenv("AGENTD_TLS_CA_FILE");
+	if (e && strlen(e) < sizeof(rc->tls_ca))
+		snprintf(rc->tls_ca, sizeof(rc->tls_ca), "%s", e);
 	e = getenv("AGENTD_RUNTIME_DIR");
 	if (e && *e && strlen(e) < sizeof(rc->runtime_dir))
 		snprintf(rc->runtime_dir, sizeof(rc->runtime_dir), "%s", e);
@@ -180,6 +196,58 @@ sock_recvfd(nng_socket s, struct agent_io *io, agent_loop *l,
 /* ---- sending envelopes ------------------------------------------------------------- */
 
 static void peer_send_fire(struct agent_io *io, uint32_t revents);
+
+static bool
+is_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp", 7) == 0;
+}
+
+static int
+tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d, nng_listener *l)
+{
+	int r = 0;
+
+	if (rc->tls_cert_key[0])
+		r = d ? nng_dialer_set_string(*d, NNG_OPT_TLS_CERT_KEY_FILE,
+					      rc->tls_cert_key)
+		      : nng_listener_set_string(*l, NNG_OPT_TLS_CERT_KEY_FILE,
+						rc->tls_cert_key);
+	if (r == 0 && rc->tls_ca[0])
+		r = d ? nng_dialer_set_string(*d, NNG_OPT_TLS_CA_FILE,
+					      rc->tls_ca)
+		      : nng_listener_set_string(*l, NNG_OPT_TLS_CA_FILE,
+						rc->tls_ca);
+	/* a dialer always checks the server against the CA; a listener with
+	 * a CA requires a client certificate too (mutual TLS) */
+	if (r == 0)
+		r = d ? nng_dialer_set_int(*d, NNG_OPT_TLS_AUTH_MODE,
+					   NNG_TLS_AUTH_MODE_REQUIRED)
+		      : nng_listener_set_int(*l, NNG_OPT_TLS_AUTH_MODE,
+					     rc->tls_ca[0]
+						     ? NNG_TLS_AUTH_MODE_REQUIRED
+						     : NNG_TLS_AUTH_MODE_NONE);
+	return r;
+}
+
+/* Dial url in the background (sends wait in the send buffer meanwhile). */
+static int
+dial_peer(struct agent_remote_ctx *rc, nng_socket sock, const char *url)
+{
+	nng_dialer d;
+	int r;
+
+	r = nng_dialer_create(&d, sock, url);
+	if (r != 0)
+		return r;
+	if (is_tls(url))
+		r = tls_options_set(rc, &d, NULL);
+	if (r == 0)
+		r = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	if (r != 0)
+		(void)nng_dialer_close(d);
+	return r;
+}
 
 static int
 peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
@@ -219,7 +287,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 	(void)nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
 	/* never block the loop on a peer's handshake (a stopped peer would
 	 * hold it): dial in the background; sends wait in the send buffer */
-	r = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	r = dial_peer(rc, p->sock, url);
 	if (r != 0) {
 		nng_close(p->sock);
 		goto fail;
@@ -399,6 +467,17 @@ inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 {
 	int n;
 
+	if (name && strstr(name, "://")) {
+		/* an explicit inbox URL: another host, or another agentd */
+		if (strncmp(name, "tcp://", 6) != 0 &&
+		    strncmp(name, "tls+tcp://", 10) != 0 &&
+		    strncmp(name, "ipc://", 6) != 0)
+			return -EINVAL;
+		if (strlen(name) >= size)
+			return -ENAMETOOLONG;
+		snprintf(buf, size, "%s", name);
+		return 0;
+	}
 	if (!name || !proto_name_is_valid(name, strlen(name)))
 		return -EINVAL;
 	if (!rc->runtime_dir[0])
@@ -521,6 +600,19 @@ agent_send_remote_body(agent *self, const char *name, const char *kind,
 	return send_event(rc, url, kind, body, len);
 }
 
+/* Our inbox URL a destination can answer to: one of the same transport
+ * (a tcp:// peer gets our tcp:// listener) when we have one. */
+static const char *
+reply_url_for(struct agent_remote_ctx *rc, const char *dest)
+{
+	size_t n = strcspn(dest, ":");
+
+	for (unsigned i = 0; i < rc->n_extra; i++)
+		if (strncmp(rc->extra_url[i], dest, n + 3) == 0)
+			return rc->extra_url[i];
+	return rc->inbox_url;
+}
+
 int agent__request_remote(agent *self, const char *name,
 			  const struct agent_msg_type *type, void *payload,
 			  uint64_t timeout_usec, uint64_t tag,
@@ -572,8 +664,8 @@ agent__request_remote(agent *self, const char *name,
 	req->n_ref++;
 	rq.kind = type->name;
 	rq.kind_len = strlen(type->name);
-	rq.reply_to = rc->inbox_url;
-	rq.reply_to_len = strlen(rc->inbox_url);
+	rq.reply_to = reply_url_for(rc, url);
+	rq.reply_to_len = strlen(rq.reply_to);
 	rq.timeout_ms = timeout_usec / 1000 > UINT32_MAX
 				? UINT32_MAX
 				: (uint32_t)(timeout_usec / 1000);
@@ -729,8 +821,10 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 		struct proto_request rq;
 		if (proto_request_unpack(&rd, &rq) < 0 ||
 		    rq.reply_to_len < 7 ||
+		    rq.reply_to_len >= PROTO_URL_MAX ||
 		    (strncmp(rq.reply_to, "ipc://", 6) != 0 &&
-		     strncmp(rq.reply_to, "tcp://", 6) != 0)) {
+		     strncmp(rq.reply_to, "tcp://", 6) != 0 &&
+		     strncmp(rq.reply_to, "tls+tcp://", 10) != 0)) {
 			reject(rc, a, "malformed request");
 			return;
 		}
@@ -1002,6 +1096,44 @@ agent__remote_detach(agent *a)
 		rc->link_agent = NULL;
 }
 
+/* Create and start a listener for url on the inbox socket; *bound gets
+ * url with the port the system picked when it asked for port 0. */
+static int
+listener_start(struct agent_remote_ctx *rc, const char *url,
+	       nng_listener *ret, char *bound, size_t size)
+{
+	nng_listener lst;
+	int r, port;
+
+	r = nng_listener_create(&lst, rc->inbox, url);
+	if (r != 0)
+		return proto_errno_from_nng(r);
+	if (strncmp(url, "ipc://", 6) == 0)
+		r = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	else if (is_tls(url)) {
+		if (!rc->tls_cert_key[0])
+			r = NNG_EINVAL; /* a TLS server needs a certificate */
+		else
+			r = tls_options_set(rc, NULL, &lst);
+	}
+	if (r == 0)
+		r = nng_listener_start(lst, 0);
+	if (r != 0) {
+		(void)nng_listener_close(lst);
+		return proto_errno_from_nng(r);
+	}
+	snprintf(bound, size, "%s", url);
+	if (strncmp(url, "ipc://", 6) != 0 &&
+	    nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
+		const char *colon = strrchr(url, ':');
+		if (colon && strcmp(colon, ":0") == 0)
+			snprintf(bound, size, "%.*s:%d", (int)(colon - url), url,
+				 port);
+	}
+	*ret = lst;
+	return 0;
+}
+
 _public_ int
 agent_listen(agent *a, const char *url)
 {
@@ -1012,11 +1144,23 @@ agent_listen(agent *a, const char *url)
 
 	if (!a || !url || strlen(url) >= PROTO_URL_MAX)
 		return -EINVAL;
+	if (strncmp(url, "ipc://", 6) != 0 && strncmp(url, "tcp://", 6) != 0 &&
+	    strncmp(url, "tls+tcp://", 10) != 0)
+		return -EINVAL;
 	rc = remote_get(a->loop, a);
 	if (!rc)
 		return -ENOMEM;
-	if (rc->has_inbox)
-		return -EALREADY;
+	if (rc->has_inbox) {
+		/* one inbox per process; more transports for it */
+		if (rc->inbox_agent != a || strncmp(url, "ipc://", 6) == 0)
+			return -EALREADY;
+		if (rc->n_extra == MAX_EXTRA)
+			return -ENOSPC;
+		return listener_start(rc, url, &lst, rc->extra_url[rc->n_extra++],
+				      PROTO_URL_MAX) < 0
+			       ? (rc->n_extra--, -EADDRNOTAVAIL)
+			       : 0;
+	}
 	if (strncmp(url, "ipc://", 6) == 0) {
 		/* the directory may not exist yet (standalone) */
 		char dir[PROTO_URL_MAX], *slash;
@@ -1033,14 +1177,10 @@ agent_listen(agent *a, const char *url)
 	if (r != 0)
 		return proto_errno_from_nng(r);
 	(void)nng_socket_set_size(rc->inbox, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
-	r = nng_listener_create(&lst, rc->inbox, url);
-	if (r == 0 && strncmp(url, "ipc://", 6) == 0)
-		r = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
-	if (r == 0)
-		r = nng_listener_start(lst, 0);
-	if (r != 0) {
+	r = listener_start(rc, url, &lst, rc->inbox_url, sizeof(rc->inbox_url));
+	if (r < 0) {
 		nng_close(rc->inbox);
-		return proto_errno_from_nng(r);
+		return r;
 	}
 	rc->inbox_lst = lst;
 	r = sock_recvfd(rc->inbox, &rc->inbox_io, a->loop, inbox_fire);
@@ -1051,8 +1191,29 @@ agent_listen(agent *a, const char *url)
 	rc->has_inbox = true;
 	rc->inbox_agent = a; /* weak: detached when a is freed */
 	a->is_inbox = true;
-	snprintf(rc->inbox_url, sizeof(rc->inbox_url), "%s", url);
+	if (strncmp(url, "ipc://", 6) != 0) {
+		/* a network inbox only: it answers on the same transport */
+		snprintf(rc->extra_url[rc->n_extra++], PROTO_URL_MAX, "%s",
+			 rc->inbox_url);
+	}
 	return 0;
+}
+
+/* The URL an inbox really listens on (with the port chosen for :0): the
+ * ipc one first, or the n-th network one. */
+_public_ const char *
+agent_listen_url(agent *a, unsigned n)
+{
+	struct agent_remote_ctx *rc;
+
+	if (!a || !(rc = a->loop->remote) || !rc->has_inbox)
+		return NULL;
+	if (strncmp(rc->inbox_url, "ipc://", 6) == 0) {
+		if (n == 0)
+			return rc->inbox_url;
+		n--;
+	}
+	return n < rc->n_extra ? rc->extra_url[n] : NULL;
 }
 
 /*
@@ -1477,6 +1638,21 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 		if (r < 0)
 			agent__log(a, 7, "cannot listen on %s: %s", inbox,
 				   strerror(-r));
+	}
+	{
+		/* more inbox transports: "tcp://H:P,tls+tcp://H:P" */
+		const char *more = getenv("AGENTD_LISTEN");
+		char buf[4 * PROTO_URL_MAX], *save = NULL, *u;
+		if (more && strlen(more) < sizeof(buf)) {
+			snprintf(buf, sizeof(buf), "%s", more);
+			for (u = strtok_r(buf, ", ", &save); u;
+			     u = strtok_r(NULL, ", ", &save)) {
+				r = agent_listen(a, u);
+				if (r < 0)
+					agent__log(a, 3, "cannot listen on %s: %s",
+						   u, strerror(-r));
+			}
+		}
 	}
 	link = getenv("AGENTD_LINK");
 	if (link && *link) {

@@ -297,7 +297,10 @@ uint64_t agent_mailbox_dropped(agent *a);
 
 /* ---- remote agents (other processes, by name) ---------------------------- */
 /* They are reached through agentd's runtime directory:
- * ipc://$AGENTD_RUNTIME_DIR/inbox/NAME.sock */
+ * ipc://$AGENTD_RUNTIME_DIR/inbox/NAME.sock (NAME may be an instance,
+ * "worker@3"), or, where a name is taken, by an explicit inbox URL:
+ * "tcp://HOST:PORT", "tls+tcp://HOST:PORT" (another host or another
+ * agentd; see agent_listen() for TLS) or "ipc://PATH". */
 
 /*
  * Send an event to the agent process called name. The payload is encoded
@@ -351,9 +354,25 @@ int agent_remote_flush(agent *a);
 /*
  * Attach a's mailbox to a listening inbox (pull0) at url, so remote
  * events and requests for this process are delivered to a. agent_main()
- * does this with $AGENTD_INBOX. Returns 0 or -errno.
+ * does this with $AGENTD_INBOX, then with each URL of $AGENTD_LISTEN
+ * (comma- or space-separated). url is ipc://PATH (mode 0600), tcp://H:P
+ * or tls+tcp://H:P; port 0 picks a free port (agent_listen_url() tells
+ * which). A second call for the same agent adds a network transport to
+ * the same inbox (at most 4); requests sent to a tcp:// (tls+tcp://)
+ * destination carry our tcp:// (tls+tcp://) inbox as the reply address.
+ * TLS: $AGENTD_TLS_CERT_KEY_FILE is a PEM file with this process's
+ * certificate and key (required to listen on tls+tcp://, and presented
+ * to servers that ask), $AGENTD_TLS_CA_FILE the CA that peers'
+ * certificates must chain to: dialers always verify the server (name =
+ * the URL's host), a listener with a CA requires client certificates.
+ * Returns 0, -EINVAL (bad URL / TLS without a certificate), -EALREADY
+ * (another agent has the inbox, or a second ipc://), -ENOSPC,
+ * -EADDRNOTAVAIL / -errno.
  */
 int agent_listen(agent *a, const char *url);
+/* The n-th URL the inbox listens on (0: the ipc one if any), with the real
+ * port for a :0 listener; NULL past the last. Valid while the loop lives. */
+const char *agent_listen_url(agent *a, unsigned n);
 
 /* ---- awaiting inside an async state (crb: .await) ----------------------- */
 

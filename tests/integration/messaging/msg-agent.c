@@ -207,8 +207,32 @@ static const struct agent_handler sink_handlers[] = {
 	{ 0 },
 };
 
+/* With $MSG_URL_FILE: write the URLs the inbox listens on there, one a
+ * line (the tests learn a :0 port this way), then run as an actor. */
+static agent_step
+sink_begin(agent *a)
+{
+	const char *path = getenv("MSG_URL_FILE");
+	const char *u;
+	char tmp[512];
+	FILE *f;
+
+	if (path && *path && strlen(path) < sizeof(tmp) - 8) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		f = fopen(tmp, "w");
+		if (!f)
+			return agent_fail(-errno);
+		for (unsigned i = 0; (u = agent_listen_url(a, i)); i++)
+			fprintf(f, "%s\n", u);
+		if (fclose(f) != 0 || rename(tmp, path) < 0)
+			return agent_fail(-EIO);
+	}
+	return agent_events();
+}
+
 static const struct agent_def sink_def = {
 	.name = "sink",
+	.begin = sink_begin,
 	.handlers = sink_handlers,
 };
 
