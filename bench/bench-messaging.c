@@ -29,7 +29,8 @@
  * failed (a lost, duplicated or reordered event, an error response).
  *
  * Usage: bench-messaging [-r ROUNDTRIPS] [-w WARMUP] [-e EVENTS]
- *                        [-s PAYLOAD_BYTES] [-m pinned|unpinned|both]
+ *                        [-s PAYLOAD_BYTES] [-m pinned|unpinned|both] [-A]
+ * (-A: libagent only, without the baselines, to profile it alone)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,7 @@ static unsigned opt_rt = 20000;
 static unsigned opt_warm = 2000;
 static unsigned opt_events = 200000;
 static unsigned opt_size = 64;
+static bool opt_only_agent; /* -A: skip the baselines (for profiling) */
 
 static uint64_t
 now_nsec(void)
@@ -659,6 +661,8 @@ nng_rt_block(struct rig *g, unsigned n, bool record)
 static void
 raw_rt_round(struct rig *g)
 {
+	if (opt_only_agent)
+		return;
 	if (!g->warm) {
 		unix_rt_block(g, opt_warm, false);
 		nng_rt_block(g, opt_warm, false);
@@ -831,8 +835,11 @@ bench_rt(struct rig *g, struct lat *u, struct lat *n, struct lat *l)
 	nng_close(g->ng);
 	peer_finish(&g->ag_p, NULL, 0);
 
-	*u = lat_of(g->ux_ns, g->ux_n);
-	*n = lat_of(g->ng_ns, g->ng_n);
+	*u = *n = (struct lat){ 0, 0, 0 };
+	if (g->ux_n)
+		*u = lat_of(g->ux_ns, g->ux_n);
+	if (g->ng_n)
+		*n = lat_of(g->ng_ns, g->ng_n);
 	*l = lat_of(g->ag_ns, (size_t)g->blk * ROUNDS);
 	free(g->ux_ns);
 	free(g->ng_ns);
@@ -858,8 +865,10 @@ sink_next_round(struct sink *s, bool warm)
 	struct rig *g = s->rig;
 	unsigned n = warm ? MIN_U(2000u, g->blk) : g->blk;
 
-	unix_rate_round(g, n, !warm);
-	nng_rate_round(g, n, !warm);
+	if (!opt_only_agent) {
+		unix_rate_round(g, n, !warm);
+		nng_rate_round(g, n, !warm);
+	}
 	s->warming = warm;
 	s->want = n;
 	s->t0 = now_nsec();
@@ -980,8 +989,8 @@ bench_rate(struct rig *g, double *u, double *n, double *l, uint64_t *eagain)
 	peer_finish(&g->ag_p, report, sizeof(report));
 	*eagain = strtoull(report, NULL, 10);
 
-	*u = (double)g->ux_events * 1e9 / (double)g->ux_time;
-	*n = (double)g->ng_events * 1e9 / (double)g->ng_time;
+	*u = g->ux_time ? (double)g->ux_events * 1e9 / (double)g->ux_time : 0;
+	*n = g->ng_time ? (double)g->ng_events * 1e9 / (double)g->ng_time : 0;
 	*l = (double)s.events * 1e9 / (double)s.time;
 }
 
@@ -1116,7 +1125,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-messaging [-r ROUNDTRIPS] [-w WARMUP] "
-		"[-e EVENTS] [-s PAYLOAD_BYTES] [-m pinned|unpinned|both]\n");
+		"[-e EVENTS] [-s PAYLOAD_BYTES] [-m pinned|unpinned|both] "
+		"[-A]\n  -A: libagent only, no baselines (for perf record)\n");
 	exit(2);
 }
 
@@ -1127,8 +1137,8 @@ main(int argc, char **argv)
 		{ "run", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char o_r[32], o_w[32], o_e[32], o_s[32];
-	const char *fwd[] = { o_r, o_w, o_e, o_s, NULL };
+	char o_r[32], o_w[32], o_e[32], o_s[32], o_a[] = "-A";
+	const char *fwd[] = { o_r, o_w, o_e, o_s, NULL, NULL };
 	const char *mode = "both";
 	sigset_t set;
 	int c, run_cpu = -2;
@@ -1161,7 +1171,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	while ((c = getopt_long(argc, argv, "r:w:e:s:m:h", longopts,
+	while ((c = getopt_long(argc, argv, "r:w:e:s:m:Ah", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -1178,6 +1188,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			mode = optarg;
+			break;
+		case 'A':
+			opt_only_agent = true;
 			break;
 		case 'R':
 			run_cpu = (int)parse_uint(optarg, 0, 1024, "cpu") - 1;
@@ -1201,6 +1214,8 @@ main(int argc, char **argv)
 	snprintf(o_w, sizeof(o_w), "-w%u", opt_warm);
 	snprintf(o_e, sizeof(o_e), "-e%u", opt_events);
 	snprintf(o_s, sizeof(o_s), "-s%u", opt_size);
+	if (opt_only_agent)
+		fwd[4] = o_a;
 	if (setenv("BENCH_MSG_SIZE", o_s + 2, 1) < 0)
 		die("setenv: %m");
 
