@@ -478,6 +478,7 @@ struct sender {
 	uint64_t seq;     /* last sequence number sent */
 	uint64_t eagain;
 	uint64_t backoff_usec;
+	struct agent_remote_stats stats; /* at the end */
 };
 
 static const struct agent_state pump_state;
@@ -496,11 +497,12 @@ go_cb(agent *a, void *data, agent_msg *m)
 {
 	struct sender *s = data;
 
-	(void)a;
 	(void)m;
 	s->n = peer_await_go();
-	if (s->n == 0)
+	if (s->n == 0) {
+		(void)agent_remote_stats(a, &s->stats);
 		return agent_done();
+	}
 	return agent_async(&pump_state, s);
 }
 
@@ -592,7 +594,8 @@ peer_agent_send(void)
 		die("sender agent ended: %d (%s)", r,
 		    strerror(-agent_exit_error(a)));
 	agent_unref(a);
-	printf("%" PRIu64 "\n", s.eagain); /* the report */
+	printf("%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", s.eagain,
+	       s.stats.sent, s.stats.batches); /* the report */
 	fflush(stdout);
 }
 
@@ -618,6 +621,7 @@ struct rig {
 	uint64_t ux_seq, ng_seq;          /* events received so far */
 	uint64_t ux_time, ng_time;        /* ns spent receiving them */
 	uint64_t ux_events, ng_events;
+	uint64_t ag_sent, ag_batches;     /* the libagent sender's stats */
 };
 
 static void
@@ -987,7 +991,9 @@ bench_rate(struct rig *g, double *u, double *n, double *l, uint64_t *eagain)
 	peer_finish(&g->ng_p, NULL, 0);
 	nng_close(g->ng);
 	peer_finish(&g->ag_p, report, sizeof(report));
-	*eagain = strtoull(report, NULL, 10);
+	if (sscanf(report, "%" SCNu64 " %" SCNu64 " %" SCNu64, eagain,
+		   &g->ag_sent, &g->ag_batches) != 3)
+		die("no report from the libagent sender");
 
 	*u = g->ux_time ? (double)g->ux_events * 1e9 / (double)g->ux_time : 0;
 	*n = g->ng_time ? (double)g->ng_events * 1e9 / (double)g->ng_time : 0;
@@ -1071,8 +1077,9 @@ run_config(int cpu)
 	printf("  %-34s %10s\n", "", "events/s");
 	printf("  %-34s %10.0f\n", "AF_UNIX socketpair (floor)", ur);
 	printf("  %-34s %10.0f\n", "raw nng push0/pull0 (baseline)", nr);
-	printf("  %-34s %10.0f   (%" PRIu64 " sends met -EAGAIN)\n",
-	       "libagent events", lr, eagain);
+	printf("  %-34s %10.0f   (%" PRIu64 " sends met -EAGAIN; %.1f "
+	       "envelopes per nng message)\n", "libagent events", lr, eagain,
+	       g.ag_batches ? (double)g.ag_sent / (double)g.ag_batches : 0.0);
 	printf("  %-34s %10.2f   target >= %.0f: %s\n",
 	       "ratio libagent / raw nng", lr / nr, TARGET_RATE,
 	       verdict(lr / nr >= TARGET_RATE));
