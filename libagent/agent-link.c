@@ -110,6 +110,50 @@ struct agent_remote_ctx {
 
 static const struct agent_msg_type remote_unknown_type = { .name = "remote" };
 
+/* The builtin "ping" request: its answer is the request's own body, sent
+ * when the message reaches the head of the mailbox (so the round trip
+ * includes the queue). */
+struct ping_body {
+	size_t len;
+	unsigned char buf[];
+};
+
+static int
+ping_encode(const void *p, void **buf, size_t *len)
+{
+	const struct ping_body *b = p;
+
+	*buf = NULL;
+	*len = 0;
+	if (b->len == 0)
+		return 0;
+	*buf = malloc(b->len);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, b->buf, b->len);
+	*len = b->len;
+	return 0;
+}
+
+const struct agent_msg_type agent__ping_type = {
+	.name = "ping", .reply_free = free, .reply_encode = ping_encode,
+};
+
+int
+agent__ping_answer(agent *a, agent_msg *m)
+{
+	const struct agent_remote_info *ri = m->remote;
+	size_t len = ri ? ri->body_len : 0;
+	struct ping_body *b = malloc(sizeof(*b) + len);
+
+	if (!b)
+		return agent_reply_error(a, m, -ENOMEM);
+	b->len = len;
+	if (len)
+		memcpy(b->buf, ri->body, len);
+	return agent_reply(a, m, b);
+}
+
 /* ---- set-up ---------------------------------------------------------------------- */
 
 /* nng starts its threads with the first socket: they inherit this mask, so
@@ -866,6 +910,18 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 	m->kind = request ? AGENT_MSG_REQUEST : AGENT_MSG_EVENT;
 	m->remote = ri;
 	type = type_by_name(a, kind, kind_len);
+	if (!type && request && kind_len == 4 && memcmp(kind, "ping", 4) == 0)
+		type = &agent__ping_type; /* answered from the mailbox */
+	if (!type && !request) {
+		/* nobody handles it: a counted drop, not a failure */
+		rc->stats.unhandled++;
+		agent__log(a, 7, "inbox: event '%s' has no handler, dropped "
+			   "(%llu so far)", ri->kind,
+			   (unsigned long long)rc->stats.unhandled);
+		m->replied = true;
+		agent_msg_unref(m);
+		return;
+	}
 	m->type = type ? type : &remote_unknown_type;
 	if (type && type->decode && body_len > 0) {
 		r = type->decode(body, body_len, &m->payload);

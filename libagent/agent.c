@@ -741,6 +741,8 @@ dispatch(agent *a, agent_msg *m)
 				report_failed(a, r, m);
 			} else if (!m->replied)
 				(void)agent_reply(a, m, NULL);
+		} else if (m->type == &agent__ping_type) {
+			(void)agent__ping_answer(a, m);
 		} else {
 			(void)agent_reply_error(a, m, -EOPNOTSUPP);
 			report_failed(a, -EOPNOTSUPP, m);

@@ -333,7 +333,14 @@ int64_t agent_request_remote(agent *self, const char *name,
  * (the rest of a batch waits), which is how the -EAGAIN reaches the
  * sender. A send to a name nobody listens on fails with -ECONNREFUSED.
  * Every failed send and every inbound message that could not be queued
- * is counted in `dropped`; malformed input is counted in `malformed`.
+ * is counted in `dropped`; malformed input (bad envelope, bad payload
+ * schema, undecodable body) is dropped and counted in `malformed`; a
+ * remote event of a kind the agent has no handler for is dropped and
+ * counted in `unhandled` (a request of such a kind is answered
+ * -EOPNOTSUPP). Builtin: a remote request "ping" that the agent does not
+ * handle itself is answered with its own body when it reaches the head
+ * of the mailbox (a round trip that includes the queue: `agentctl call
+ * NAME ping`).
  * Loop thread only (from a sync state, use agent_send() to an agent on
  * the loop that forwards).
  */
@@ -343,6 +350,7 @@ struct agent_remote_stats {
 	uint64_t received;   /* envelopes read from the inbox */
 	uint64_t dropped;    /* failed sends + inbound not queued */
 	uint64_t malformed;  /* inbound input rejected as malformed */
+	uint64_t unhandled;  /* inbound events of a kind without handler */
 };
 /* The counters of a's process-side messaging (its loop's). Returns 0,
  * -EINVAL. */

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-agent-inbox.c - an agent's inbox against hostile input, and the
+ * builtin ping. A raw push0 socket plays a stranger: junk, truncated
+ * envelopes, a batch with a malformed envelope in the middle (what comes
+ * before it is delivered, nothing after), an envelope of a foreign family,
+ * a bad request (reply_to not a URL), an event nobody handles, an
+ * oversized message, and 3000 random mutations of a valid batch (fixed
+ * seed): the agent never crashes, keeps answering, and counts what it
+ * dropped. The inbox socket file is owner-only. A "ping" request that the
+ * agent does not handle is answered with its own body.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <agent/agent.h>
+
+#include "proto.h"
+#include "proto-agent.h"
+#include "proto-ctl.h"
+#include "proto-link.h"
+
+static uint64_t n_good; /* "good" events handled */
+
+static int
+on_good(agent *a, agent_msg *m)
+{
+	(void)a;
+	(void)m;
+	n_good++;
+	return 0;
+}
+
+static bool ended;
+
+static int
+on_end(agent *a, agent_msg *m)
+{
+	(void)a;
+	(void)m;
+	ended = true;
+	return 0;
+}
+
+static const struct agent_msg_type good_type = { .name = "good" };
+static const struct agent_msg_type end_type = { .name = "end" };
+
+static const struct agent_handler handlers[] = {
+	{ .type = &good_type, .on_event = on_good },
+	{ .type = &end_type, .on_event = on_end },
+	{ 0 },
+};
+
+static const struct agent_def target_def = {
+	.name = "target",
+	.handlers = handlers,
+};
+
+/* append one envelope to msg (new when *msg is NULL) */
+static void
+add_event(nng_msg **msg, const char *kind, uint8_t v)
+{
+	struct proto_builder b;
+	unsigned char body = v & 0x7f;
+	struct proto_event ev = { .kind = kind, .kind_len = strlen(kind),
+				  .body = &body, .body_len = 1 };
+
+	if (*msg)
+		assert_int_equal(proto_builder_begin_append(&b, *msg,
+				PROTO_MSG_EVENT, 0, 0, "stranger"), 0);
+	else
+		assert_int_equal(proto_builder_begin(&b, PROTO_MSG_EVENT, 0, 0,
+						     "stranger"), 0);
+	assert_int_equal(proto_event_pack(&b.pk, &ev), 0);
+	assert_int_equal(proto_builder_finish(&b, msg), 0);
+}
+
+static void
+add_request(nng_msg **msg, const char *kind, const char *reply_to,
+	    uint64_t corr, const void *body, size_t len)
+{
+	struct proto_builder b;
+	struct proto_request rq = { .kind = kind, .kind_len = strlen(kind),
+				    .reply_to = reply_to,
+				    .reply_to_len = strlen(reply_to),
+				    .timeout_ms = 5000, .body = body,
+				    .body_len = len };
+
+	if (*msg)
+		assert_int_equal(proto_builder_begin_append(&b, *msg,
+				PROTO_MSG_REQUEST, 0, corr, "stranger"), 0);
+	else
+		assert_int_equal(proto_builder_begin(&b, PROTO_MSG_REQUEST, 0,
+						     corr, "stranger"), 0);
+	assert_int_equal(proto_request_pack(&b.pk, &rq), 0);
+	assert_int_equal(proto_builder_finish(&b, msg), 0);
+}
+
+static void
+send_raw(nng_socket s, const void *buf, size_t len)
+{
+	nng_msg *m;
+
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, buf, len), 0);
+	assert_int_equal(nng_sendmsg(s, m, 0), 0);
+}
+
+/* run the target's loop until cond or a deadline (10 s) */
+static void
+run_until(agent *a, bool (*cond)(void))
+{
+	nng_time end = nng_clock() + 10000;
+
+	while (!cond() && nng_clock() < end)
+		assert_true(agent_loop_iterate(agent_get_loop(a), 10000) >= 0);
+	assert_true(cond());
+}
+
+static bool
+end_reached(void)
+{
+	return ended;
+}
+
+struct sender {
+	char url[256];
+	char reply[256];
+};
+
+/* everything a stranger sends, on its own thread (the target's loop
+ * runs on the test's thread meanwhile) */
+static void *
+sender_main(void *arg)
+{
+	struct sender *sd = arg;
+	nng_msg *msg = NULL, *good_batch = NULL;
+	nng_socket push, big;
+
+	assert_int_equal(nng_push0_open(&push), 0);
+	assert_int_equal(nng_dial(push, sd->url, NULL, 0), 0);
+
+	/* junk and truncation */
+	send_raw(push, "\x96\x01\xcc\xff", 4);
+	send_raw(push, "", 0);
+	add_event(&msg, "good", 1);
+	send_raw(push, nng_msg_body(msg), nng_msg_len(msg) - 1);
+	nng_msg_free(msg);
+	msg = NULL;
+
+	/* a batch: good, good, malformed, good -> the first two only */
+	add_event(&msg, "good", 2);
+	add_event(&msg, "good", 3);
+	assert_int_equal(nng_msg_append(msg, "\x96\x01\xcd", 3), 0);
+	add_event(&msg, "good", 99);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+
+	/* an event nobody handles (counted), a foreign family, a request
+	 * whose reply_to is no URL */
+	add_event(&msg, "nosuchkind", 4);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+	{
+		struct proto_builder b;
+		assert_int_equal(proto_builder_begin(&b, PROTO_MSG_READY, 0, 0,
+						     "stranger"), 0);
+		assert_int_equal(proto_empty_pack(&b.pk), 0);
+		assert_int_equal(proto_builder_finish(&b, &msg), 0);
+		assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+		msg = NULL;
+	}
+	add_request(&msg, "good", "file:///etc/passwd", 7, NULL, 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+
+	/* an oversized message, on a connection of its own (nng closes the
+	 * pipe that carries it) */
+	{
+		size_t n = PROTO_MSG_MAX + 16;
+		char *junk = calloc(1, n);
+		assert_non_null(junk);
+		assert_int_equal(nng_push0_open(&big), 0);
+		assert_int_equal(nng_dial(big, sd->url, NULL, 0), 0);
+		send_raw(big, junk, n);
+		free(junk);
+		nng_msleep(50); /* nng has no flush */
+		nng_close(big);
+	}
+
+	/* mutations of a valid batch: bytes flipped, cut, duplicated */
+	for (int i = 0; i < 8; i++)
+		add_event(&good_batch, "good", (uint8_t)(10 + i));
+	srand(12345);
+	for (int i = 0; i < 3000; i++) {
+		size_t len = nng_msg_len(good_batch);
+		unsigned char *buf = malloc(len * 2);
+		size_t n = len;
+
+		assert_non_null(buf);
+		memcpy(buf, nng_msg_body(good_batch), len);
+		switch (rand() % 4) {
+		case 0:
+			for (int k = 0; k < 1 + rand() % 4; k++)
+				buf[rand() % len] = (unsigned char)rand();
+			break;
+		case 1:
+			n = 1 + (size_t)rand() % (len - 1);
+			break;
+		case 2:
+			memcpy(buf + len, buf, len);
+			n = len * 2;
+			buf[len + rand() % len] ^= 0xff;
+			break;
+		default:
+			buf[rand() % len] = 0xdd; /* array32 header */
+			break;
+		}
+		send_raw(push, buf, n);
+		free(buf);
+	}
+	nng_msg_free(good_batch);
+
+	/* then a clean "end": everything before it has been dealt with */
+	add_event(&msg, "end", 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	nng_msleep(50);
+	nng_close(push);
+	return NULL;
+}
+
+static void
+test_hostile_inbox(void **state)
+{
+	char dir[] = "/tmp/lh.XXXXXX";
+	char path[256];
+	struct sender sd;
+	struct agent_remote_stats st;
+	nng_socket pull, push;
+	nng_msg *msg = NULL;
+	struct stat sb;
+	pthread_t th;
+	agent *a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+	setenv("AGENTD_NAME", "target", 1);
+	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
+	snprintf(sd.url, sizeof(sd.url), "ipc://%s/inbox/target.sock", dir);
+	assert_int_equal(agent_listen(a, sd.url), 0);
+	assert_int_equal(agent_start(a), 0);
+
+	/* owner-only inbox */
+	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0077, 0);
+
+	assert_int_equal(nng_pull0_open(&pull), 0);
+	snprintf(sd.reply, sizeof(sd.reply), "ipc://%s/stranger.sock", dir);
+	assert_int_equal(nng_listen(pull, sd.reply, NULL, 0), 0);
+
+	assert_int_equal(pthread_create(&th, NULL, sender_main, &sd), 0);
+	run_until(a, end_reached);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(agent_is_alive(a));
+	assert_int_equal(agent_remote_stats(a, &st), 0);
+	print_message("# inbox: received %llu malformed %llu unhandled %llu "
+		      "good %llu\n", (unsigned long long)st.received,
+		      (unsigned long long)st.malformed,
+		      (unsigned long long)st.unhandled,
+		      (unsigned long long)n_good);
+	/* junk, the cut envelope, the bad middle, the foreign family, the
+	 * bad reply_to, and most mutations */
+	assert_true(st.malformed >= 5 + 1000);
+	assert_true(st.unhandled >= 1);
+	assert_true(n_good >= 2);
+
+	/* the builtin ping answers with its body, through the mailbox */
+	{
+		static const unsigned char body[] = { 0x92, 0x01, 0xa1, 'x' };
+		struct proto_env env;
+		struct proto_response resp;
+		struct proto_reader rd;
+		nng_msg *got = NULL;
+
+		assert_int_equal(nng_push0_open(&push), 0);
+		assert_int_equal(nng_dial(push, sd.url, NULL, 0), 0);
+		add_request(&msg, "ping", sd.reply, 4242, body, sizeof(body));
+		assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+		msg = NULL;
+		for (nng_time end = nng_clock() + 10000; nng_clock() < end;) {
+			(void)agent_loop_iterate(agent_get_loop(a), 10000);
+			if (nng_recvmsg(pull, &got, NNG_FLAG_NONBLOCK) == 0)
+				break;
+			got = NULL;
+		}
+		assert_non_null(got);
+		assert_int_equal(proto_env_decode_msg(got, &env), 0);
+		assert_int_equal(env.type, PROTO_MSG_RESPONSE);
+		assert_int_equal(env.corr, 4242);
+		proto_reader_init(&rd, env.payload, env.payload_len);
+		assert_int_equal(proto_response_unpack(&rd, &resp), 0);
+		assert_int_equal(resp.body_len, sizeof(body));
+		assert_memory_equal(resp.body, body, sizeof(body));
+		nng_msg_free(got);
+		nng_close(push);
+	}
+
+	nng_close(pull);
+	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
+	agent_unref(a);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/stranger.sock", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/inbox", dir);
+	(void)rmdir(path);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_NAME");
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostile_inbox),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
