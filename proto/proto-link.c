@@ -200,3 +200,96 @@ proto_empty_unpack(struct proto_reader *rd)
 	proto_read_array_n(rd, 0);
 	return proto__end(rd);
 }
+
+/* ---- the registry (RESOLVE, MONITOR, RESOLVE_REPLY, PEER_STATE) ---------- */
+
+static void
+read_valid_name(struct proto_reader *rd, const char **s, size_t *len)
+{
+	proto_read_str(rd, s, len, PROTO_NAME_MAX + 16);
+	if (!rd->err && !proto_name_is_valid(*s, *len))
+		proto__bad(rd);
+}
+
+int
+proto_resolve_pack(msgpack_packer *pk, const struct proto_resolve *m)
+{
+	if (!m->name || !proto_name_is_valid(m->name, m->name_len))
+		return -EINVAL;
+	PK(msgpack_pack_array(pk, 1));
+	PKR(proto_pack_str(pk, m->name, m->name_len));
+	return 0;
+}
+
+int
+proto_resolve_unpack(struct proto_reader *rd, struct proto_resolve *m)
+{
+	struct proto_resolve v = { 0 };
+
+	proto_read_array_n(rd, 1);
+	read_valid_name(rd, &v.name, &v.name_len);
+	if (proto__end(rd) < 0)
+		return -EBADMSG;
+	*m = v;
+	return 0;
+}
+
+int
+proto_monitor_pack(msgpack_packer *pk, const struct proto_monitor *m)
+{
+	if (!m->name || !proto_name_is_valid(m->name, m->name_len))
+		return -EINVAL;
+	PK(msgpack_pack_array(pk, 2));
+	PKR(proto_pack_str(pk, m->name, m->name_len));
+	PK(msgpack_pack_uint32(pk, m->on ? 1 : 0));
+	return 0;
+}
+
+int
+proto_monitor_unpack(struct proto_reader *rd, struct proto_monitor *m)
+{
+	struct proto_monitor v = { 0 };
+	uint32_t on = 0;
+
+	proto_read_array_n(rd, 2);
+	read_valid_name(rd, &v.name, &v.name_len);
+	proto_read_u32(rd, &on);
+	if (!rd->err && on > 1)
+		proto__bad(rd);
+	v.on = on == 1;
+	if (proto__end(rd) < 0)
+		return -EBADMSG;
+	*m = v;
+	return 0;
+}
+
+int
+proto_peer_pack(msgpack_packer *pk, const struct proto_peer *m)
+{
+	if (!m->name || !proto_name_is_valid(m->name, m->name_len))
+		return -EINVAL;
+	PKR(proto__check_str(m->inbox, m->inbox_len, PROTO_URL_MAX));
+	PKR(proto__check_str(m->state, m->state_len, PROTO_NAME_MAX));
+	PK(msgpack_pack_array(pk, 4));
+	PKR(proto_pack_str(pk, m->name, m->name_len));
+	PKR(proto_pack_str(pk, m->inbox, m->inbox_len));
+	PK(msgpack_pack_uint32(pk, m->pid));
+	PKR(proto_pack_str(pk, m->state, m->state_len));
+	return 0;
+}
+
+int
+proto_peer_unpack(struct proto_reader *rd, struct proto_peer *m)
+{
+	struct proto_peer v = { 0 };
+
+	proto_read_array_n(rd, 4);
+	read_valid_name(rd, &v.name, &v.name_len);
+	proto_read_str(rd, &v.inbox, &v.inbox_len, PROTO_URL_MAX);
+	proto_read_u32(rd, &v.pid);
+	proto_read_str(rd, &v.state, &v.state_len, PROTO_NAME_MAX);
+	if (proto__end(rd) < 0)
+		return -EBADMSG;
+	*m = v;
+	return 0;
+}

@@ -101,6 +101,44 @@ int proto_exit_report_pack(msgpack_packer *pk,
 int proto_exit_report_unpack(struct proto_reader *rd,
 			     struct proto_exit_report *m);
 
+/*
+ * The registry (agent <-> agentd; corr pairs a RESOLVE with its reply):
+ * RESOLVE agent -> agentd: [name]        where is agent `name`?
+ * MONITOR agent -> agentd: [name, on]    on (uint) 1: push me its transitions
+ *                                        as PEER_STATE; on=0: stop
+ * RESOLVE_REPLY / PEER_STATE agentd -> agent: [name, inbox, pid, state]
+ *   inbox "" when it has none (not running, not a libagent agent), pid 0
+ *   without a process, state agentd's state name ("unknown" for a name
+ *   no unit has). A name of a unit with Instances= resolves to one of its
+ *   running instances (round robin), reported under the instance name.
+ */
+struct proto_resolve {
+	const char *name; /* a valid agent name */
+	size_t name_len;
+};
+int proto_resolve_pack(msgpack_packer *pk, const struct proto_resolve *m);
+int proto_resolve_unpack(struct proto_reader *rd, struct proto_resolve *m);
+
+struct proto_monitor {
+	const char *name;
+	size_t name_len;
+	bool on;
+};
+int proto_monitor_pack(msgpack_packer *pk, const struct proto_monitor *m);
+int proto_monitor_unpack(struct proto_reader *rd, struct proto_monitor *m);
+
+struct proto_peer {
+	const char *name;
+	size_t name_len;
+	const char *inbox; /* <= PROTO_URL_MAX */
+	size_t inbox_len;
+	uint32_t pid;
+	const char *state; /* <= PROTO_NAME_MAX */
+	size_t state_len;
+};
+int proto_peer_pack(msgpack_packer *pk, const struct proto_peer *m);
+int proto_peer_unpack(struct proto_reader *rd, struct proto_peer *m);
+
 /* An empty payload (READY, and requests without arguments): [] */
 int proto_empty_pack(msgpack_packer *pk);
 int proto_empty_unpack(struct proto_reader *rd);

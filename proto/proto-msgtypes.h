@@ -33,6 +33,10 @@ enum proto_family {
 	XX(EXIT_REPORT,    106, "exit-report",    PROTO_FAMILY_LINK)            \
 	XX(VERSION,        107, "version",        PROTO_FAMILY_LINK)            \
 	XX(STATUS_TEXT,    108, "status-text",    PROTO_FAMILY_LINK)            \
+	XX(RESOLVE,        109, "resolve",        PROTO_FAMILY_LINK)            \
+	XX(RESOLVE_REPLY,  110, "resolve-reply",  PROTO_FAMILY_LINK)            \
+	XX(MONITOR,        111, "monitor",        PROTO_FAMILY_LINK)            \
+	XX(PEER_STATE,     112, "peer-state",     PROTO_FAMILY_LINK)            \
 	/* agentctl <-> agentd */                                               \
 	XX(CTL_STATUS,     200, "status",         PROTO_FAMILY_CTL)             \
 	XX(CTL_STATUS_REPLY, 201, "status-reply", PROTO_FAMILY_CTL)             \

@@ -20,6 +20,9 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		struct proto_text text;
 		struct proto_version version;
 		struct proto_exit_report exit_report;
+		struct proto_resolve resolve;
+		struct proto_monitor monitor;
+		struct proto_peer peer;
 		struct proto_result result;
 		struct proto_event event;
 		struct proto_request request;
@@ -61,6 +64,16 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		break;
 	case PROTO_MSG_VERSION:
 		r = proto_version_unpack(&rd, &u.version);
+		break;
+	case PROTO_MSG_RESOLVE:
+		r = proto_resolve_unpack(&rd, &u.resolve);
+		break;
+	case PROTO_MSG_MONITOR:
+		r = proto_monitor_unpack(&rd, &u.monitor);
+		break;
+	case PROTO_MSG_RESOLVE_REPLY:
+	case PROTO_MSG_PEER_STATE:
+		r = proto_peer_unpack(&rd, &u.peer);
 		break;
 	case PROTO_MSG_CTL_STATUS:
 	case PROTO_MSG_CTL_START:

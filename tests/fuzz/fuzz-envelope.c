@@ -179,6 +179,9 @@ unpack_all(const void *payload, size_t len)
 		struct proto_events_req events_req;
 		struct proto_logs_req logs_req;
 		struct proto_event_record ev;
+		struct proto_resolve resolve;
+		struct proto_monitor monitor;
+		struct proto_peer peer;
 	} u;
 	struct proto_seq_head head;
 	int32_t sig;
@@ -247,6 +250,18 @@ unpack_all(const void *payload, size_t len)
 	if (proto_response_unpack(&rd, &u.response) == 0)
 		CHECK(proto_validate_object(u.response.body,
 					    u.response.body_len) == 0);
+	RESET();
+	if (proto_resolve_unpack(&rd, &u.resolve) == 0)
+		CHECK(proto_name_is_valid(u.resolve.name, u.resolve.name_len));
+	RESET();
+	if (proto_monitor_unpack(&rd, &u.monitor) == 0)
+		CHECK(proto_name_is_valid(u.monitor.name, u.monitor.name_len));
+	RESET();
+	if (proto_peer_unpack(&rd, &u.peer) == 0) {
+		CHECK(proto_name_is_valid(u.peer.name, u.peer.name_len));
+		touch(u.peer.inbox, u.peer.inbox_len);
+		touch(u.peer.state, u.peer.state_len);
+	}
 #undef RESET
 	for (size_t i = 0; i < sizeof(all_types) / sizeof(all_types[0]); i++)
 		proto_payload_validate(all_types[i], payload, len);

@@ -42,6 +42,20 @@ proto_sample_pack(uint32_t type, msgpack_packer *pk)
 					 .inbox_len = 21 };
 		return proto_hello_pack(pk, &m);
 	}
+	case PROTO_MSG_RESOLVE: {
+		struct proto_resolve m = { "worker@3", 8 };
+		return proto_resolve_pack(pk, &m);
+	}
+	case PROTO_MSG_MONITOR: {
+		struct proto_monitor m = { "db", 2, true };
+		return proto_monitor_pack(pk, &m);
+	}
+	case PROTO_MSG_RESOLVE_REPLY:
+	case PROTO_MSG_PEER_STATE: {
+		struct proto_peer m = { "worker@3", 8, "ipc:///r/inbox/worker@3.sock",
+					28, 4242, "running", 7 };
+		return proto_peer_pack(pk, &m);
+	}
 	case PROTO_MSG_HELLO_ACK: {
 		struct proto_hello_ack m = { 5000000, UINT64_MAX };
 		return proto_hello_ack_pack(pk, &m);

@@ -121,6 +121,30 @@ check_sample(uint32_t type, const void *payload, size_t len)
 				   "ipc:///r/inbox/w.sock", 21));
 		return;
 	}
+	case PROTO_MSG_RESOLVE: {
+		struct proto_resolve m;
+		assert_int_equal(proto_resolve_unpack(&rd, &m), 0);
+		assert_true(mem_eq(m.name, m.name_len, "worker@3", 8));
+		return;
+	}
+	case PROTO_MSG_MONITOR: {
+		struct proto_monitor m;
+		assert_int_equal(proto_monitor_unpack(&rd, &m), 0);
+		assert_true(mem_eq(m.name, m.name_len, "db", 2));
+		assert_true(m.on);
+		return;
+	}
+	case PROTO_MSG_RESOLVE_REPLY:
+	case PROTO_MSG_PEER_STATE: {
+		struct proto_peer m;
+		assert_int_equal(proto_peer_unpack(&rd, &m), 0);
+		assert_true(mem_eq(m.name, m.name_len, "worker@3", 8));
+		assert_true(mem_eq(m.inbox, m.inbox_len,
+				   "ipc:///r/inbox/worker@3.sock", 28));
+		assert_int_equal(m.pid, 4242);
+		assert_true(mem_eq(m.state, m.state_len, "running", 7));
+		return;
+	}
 	case PROTO_MSG_HELLO_ACK: {
 		struct proto_hello_ack m;
 		assert_int_equal(proto_hello_ack_unpack(&rd, &m), 0);
