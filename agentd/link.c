@@ -24,6 +24,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proto-link.h"
+#include "registry.h"
 
 static pthread_mutex_t link_pids_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t *link_pids;
@@ -168,6 +169,16 @@ link_send_interrupt(struct agent *a, uint32_t level)
 	r = proto_builder_finish(&b, &msg);
 	if (r < 0)
 		return r;
+	return link_send(a->m, a->link_pipe, msg);
+}
+
+int
+link_send_agent(struct agent *a, nng_msg *msg)
+{
+	if (!a->m->link_open || !a->link_pipe) {
+		nng_msg_free(msg);
+		return -ENOTCONN;
+	}
 	return link_send(a->m, a->link_pipe, msg);
 }
 
@@ -349,6 +360,11 @@ link_handle(struct manager *m, nng_msg *msg)
 			 (int)MIN(er.message_len, 100), er.message);
 		break;
 	}
+	case PROTO_MSG_RESOLVE:
+	case PROTO_MSG_MONITOR:
+		if (registry_handle(m, a, pipe_id, &env) < 0)
+			goto bad;
+		break;
 	default:
 		log_debug("%s: unexpected %s on the link, ignored", a->name,
 			  proto_msgtype_to_string(env.type));
@@ -424,6 +440,7 @@ link_close(struct manager *m)
 		nng_guard_done(&m->link_guard);
 	}
 	m->link_open = false;
+	registry_free();
 	pthread_mutex_lock(&link_pids_lock);
 	free(link_pids);
 	link_pids = NULL;

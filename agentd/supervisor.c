@@ -119,6 +119,10 @@ agent_set_deadline(struct agent *a, usec_t deadline)
 	agent_arm_timer(a);
 }
 
+/* registry.c (messaging): monitors follow every transition */
+void registry_state_changed(struct agent *a, enum agent_state from,
+			    enum agent_state to) __attribute__((weak));
+
 static void
 agent_set_state(struct agent *a, enum agent_state to)
 {
@@ -135,6 +139,8 @@ agent_set_state(struct agent *a, enum agent_state to)
 		log_debug("%s: %s -> %s", a->name, state_names[from],
 			  state_names[to]);
 		events_record(a->m, a, from, to);
+		if (registry_state_changed) /* weak: absent in unit tests */
+			registry_state_changed(a, from, to);
 	}
 	manager_schedule_dispatch(a->m);
 }

@@ -101,6 +101,11 @@ struct agent_remote_ctx {
 	uint64_t rejected;         /* malformed input dropped */
 	struct agent_remote_stats stats;
 
+	/* registry: RESOLVEs waiting for their reply, who gets PEER_STATEs */
+	struct resolve_wait *resolving;
+	uint64_t next_corr;
+	agent *monitor_agent; /* weak, like link_agent */
+
 	/* the inbox message being dispatched (a batch cut by backpressure
 	 * or by the budget), resumed from cur_off */
 	nng_msg *cur;
@@ -109,6 +114,17 @@ struct agent_remote_ctx {
 };
 
 static const struct agent_msg_type remote_unknown_type = { .name = "remote" };
+
+struct resolve_wait {
+	struct resolve_wait *next;
+	uint64_t corr;
+	agent *a; /* referenced */
+	uint64_t tag;
+};
+
+_public_ const struct agent_msg_type agent_type_peer = {
+	.name = "peer", .free = free,
+};
 
 /* The builtin "ping" request: its answer is the request's own body, sent
  * when the message reaches the head of the mailbox (so the round trip
@@ -1150,6 +1166,8 @@ agent__remote_detach(agent *a)
 		rc->inbox_agent = NULL;
 	if (rc->link_agent == a)
 		rc->link_agent = NULL;
+	if (rc->monitor_agent == a)
+		rc->monitor_agent = NULL;
 }
 
 /* Create and start a listener for url on the inbox socket; *bound gets
@@ -1305,8 +1323,8 @@ inbox_relisten(struct agent_remote_ctx *rc)
 /* ---- the link to agentd ------------------------------------------------------------- */
 
 static int
-link_send(struct agent_remote_ctx *rc, uint32_t type,
-	  int (*pack)(msgpack_packer *, const void *), const void *arg)
+link_send_corr(struct agent_remote_ctx *rc, uint32_t type, uint64_t corr,
+	       int (*pack)(msgpack_packer *, const void *), const void *arg)
 {
 	struct proto_builder b;
 	nng_msg *msg;
@@ -1314,7 +1332,7 @@ link_send(struct agent_remote_ctx *rc, uint32_t type,
 
 	if (!rc->has_link)
 		return -ENOTCONN;
-	r = proto_builder_begin(&b, type, 0, 0, rc->name);
+	r = proto_builder_begin(&b, type, 0, corr, rc->name);
 	if (r < 0)
 		return r;
 	r = pack(&b.pk, arg);
@@ -1331,6 +1349,13 @@ link_send(struct agent_remote_ctx *rc, uint32_t type,
 		return proto_errno_from_nng(r);
 	}
 	return 0;
+}
+
+static int
+link_send(struct agent_remote_ctx *rc, uint32_t type,
+	  int (*pack)(msgpack_packer *, const void *), const void *arg)
+{
+	return link_send_corr(rc, type, 0, pack, arg);
 }
 
 static int
@@ -1375,6 +1400,132 @@ heartbeat_fire(struct agent_tnode *n)
 	if (rc->watchdog_usec)
 		(void)agent__tnode_arm(rc->loop, n,
 				       agent__now() + rc->watchdog_usec / 2);
+}
+
+/* A RESOLVE_REPLY (to the agent that asked, matched by corr) or a
+ * PEER_STATE (to the agent that monitors): an agent_type_peer message. */
+static void
+peer_received(struct agent_remote_ctx *rc, const struct proto_env *env,
+	      struct proto_reader *rd)
+{
+	struct resolve_wait *w = NULL, **pp;
+	struct agent_peer *info;
+	struct proto_peer p;
+	agent *to;
+	agent_msg *m;
+
+	if (proto_peer_unpack(rd, &p) < 0) {
+		reject(rc, rc->link_agent, "malformed peer message");
+		return;
+	}
+	if (env->type == PROTO_MSG_RESOLVE_REPLY) {
+		for (pp = &rc->resolving; *pp; pp = &(*pp)->next)
+			if ((*pp)->corr == env->corr) {
+				w = *pp;
+				*pp = w->next;
+				break;
+			}
+		if (!w)
+			return; /* nobody waits for it */
+		to = w->a;
+	} else
+		to = rc->monitor_agent ? rc->monitor_agent : rc->link_agent;
+	info = calloc(1, sizeof(*info));
+	m = info && to ? agent__msg_new(rc->loop) : NULL;
+	if (m) {
+		snprintf(info->name, sizeof(info->name), "%.*s",
+			 (int)p.name_len, p.name);
+		snprintf(info->inbox, sizeof(info->inbox), "%.*s",
+			 (int)MIN_SZ(p.inbox_len, sizeof(info->inbox) - 1),
+			 p.inbox);
+		snprintf(info->state, sizeof(info->state), "%.*s",
+			 (int)p.state_len, p.state);
+		info->pid = p.pid;
+		info->resolved = env->type == PROTO_MSG_RESOLVE_REPLY;
+		m->kind = AGENT_MSG_EVENT;
+		m->type = &agent_type_peer;
+		m->payload = info;
+		m->tag = w ? w->tag : 0;
+		m->control = w != NULL; /* bounded by the resolves it made */
+		if (agent__enqueue(to, m) < 0) {
+			rc->stats.dropped++;
+			agent_msg_unref(m); /* frees info */
+		}
+	} else {
+		free(info);
+		if (to)
+			rc->stats.dropped++;
+	}
+	if (w) {
+		agent_unref(w->a);
+		free(w);
+	}
+}
+
+static int
+pack_resolve(msgpack_packer *pk, const void *arg)
+{
+	return proto_resolve_pack(pk, arg);
+}
+
+static int
+pack_monitor(msgpack_packer *pk, const void *arg)
+{
+	return proto_monitor_pack(pk, arg);
+}
+
+static int link_send_corr(struct agent_remote_ctx *rc, uint32_t type,
+			  uint64_t corr,
+			  int (*pack)(msgpack_packer *, const void *),
+			  const void *arg);
+
+_public_ int
+agent_resolve(agent *self, const char *name, uint64_t tag)
+{
+	struct agent_remote_ctx *rc;
+	struct resolve_wait *w;
+	struct proto_resolve q;
+	int r;
+
+	if (!self || !name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	rc = self->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->corr = ++rc->next_corr;
+	w->tag = tag;
+	q.name = name;
+	q.name_len = strlen(name);
+	r = link_send_corr(rc, PROTO_MSG_RESOLVE, w->corr, pack_resolve, &q);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	w->a = agent_ref(self);
+	w->next = rc->resolving;
+	rc->resolving = w;
+	return 0;
+}
+
+_public_ int
+agent_monitor(agent *self, const char *name, bool on)
+{
+	struct agent_remote_ctx *rc;
+	struct proto_monitor q;
+
+	if (!self || !name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	rc = self->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	q.name = name;
+	q.name_len = strlen(name);
+	q.on = on;
+	rc->monitor_agent = self;
+	return link_send_corr(rc, PROTO_MSG_MONITOR, 0, pack_monitor, &q);
 }
 
 static void
@@ -1423,6 +1574,10 @@ link_fire(struct agent_io *io, uint32_t revents)
 				a->grace_usec = ack.stop_timeout_usec / 4 * 3;
 			break;
 		}
+		case PROTO_MSG_RESOLVE_REPLY:
+		case PROTO_MSG_PEER_STATE:
+			peer_received(rc, &env, &rd);
+			break;
 		case PROTO_MSG_INTERRUPT: {
 			struct proto_interrupt in;
 			int level;
@@ -1539,6 +1694,12 @@ agent__remote_free(agent_loop *l)
 	if (rc->has_inbox) {
 		agent__io_remove(l, &rc->inbox_io);
 		nng_close(rc->inbox);
+	}
+	while (rc->resolving) {
+		struct resolve_wait *w = rc->resolving;
+		rc->resolving = w->next;
+		agent_unref(w->a);
+		free(w);
 	}
 	agent__tnode_disarm(l, &rc->resume);
 	if (rc->cur)

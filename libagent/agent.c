@@ -696,7 +696,7 @@ is_builtin(const struct agent_msg_type *t)
 	return t == &agent_type_timer || t == &agent_type_tick ||
 	       t == &agent_type_data || t == &agent_type_source_end ||
 	       t == &agent_type_exit || t == &agent_type_fd ||
-	       t == &agent_type_wake ||
+	       t == &agent_type_wake || t == &agent_type_peer ||
 	       t == &agent_type_pipeline_output;
 }
 

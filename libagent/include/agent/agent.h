@@ -321,6 +321,33 @@ int64_t agent_request_remote(agent *self, const char *name,
 			     uint64_t timeout_usec, uint64_t tag);
 
 /*
+ * The registry (under agentd). agent_resolve() asks agentd where name is:
+ * the answer arrives in self's mailbox as an agent_type_peer event
+ * (payload struct agent_peer, resolved = true) with tag. A pool's unit
+ * name ("worker" with Instances=N) resolves to one of its running
+ * instances, round robin (the reply names it: "worker@2"); an unknown
+ * name has state "unknown". A name that agentd has but that is not
+ * running has an empty inbox.
+ * agent_monitor(self, name, true) makes agentd push name's transitions
+ * (all instances of a pool) as agent_type_peer events to self (resolved =
+ * false), the current state first; false ends it. The watches end when
+ * this process leaves running. These events count against the mailbox
+ * (a full mailbox drops them, counted in agent_remote_stats().dropped).
+ * Both return 0, -EINVAL, -ENOTCONN (not linked to agentd), -ENOMEM.
+ * Loop thread.
+ */
+struct agent_peer {
+	char name[80];    /* the agent ("worker@2") */
+	char inbox[256];  /* its inbox URL, "" when it has none */
+	uint32_t pid;     /* 0 without a process */
+	char state[72];   /* agentd's state: running, stopping, backoff, ... */
+	bool resolved;    /* an agent_resolve() answer, else a monitor event */
+};
+extern const struct agent_msg_type agent_type_peer;
+int agent_resolve(agent *self, const char *name, uint64_t tag);
+int agent_monitor(agent *self, const char *name, bool on);
+
+/*
  * Batching, FIFO and backpressure. Remote envelopes for one destination
  * are appended to one nng message (a batch) that leaves when the loop is
  * about to poll for I/O, or at once when it holds 256 envelopes or 64 KiB;

@@ -15,6 +15,11 @@
  *	answers each "ask" request with TARGET's answer to "whoami" (1 s
  *	timeout), or with the error of that request.
  *
+ *   msg-agent watcher TARGET
+ *	monitors TARGET through agentd (agent_monitor): "seen" -> the
+ *	transitions it was told, ["name:state:pid", ...]; "resolve" with a
+ *	name as body -> [name, inbox, pid, state] (agent_resolve).
+ *
  *   msg-agent source TARGET N SRC
  *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
  *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
@@ -411,9 +416,174 @@ static const struct agent_def caller_def = {
 	.handlers = caller_handlers,
 };
 
+/* ---- watcher ---------------------------------------------------------------- */
+
+/*
+ * Monitors TARGET through agentd and keeps what it sees: request "seen"
+ * -> ["state:pid", ...] in order; request "resolve" with body "NAME" ->
+ * [name, inbox, pid, state] from agentd's registry.
+ */
+struct watcher {
+	const char *target;
+	char seen[256][176];
+	unsigned n_seen;
+};
+
+/* a ready msgpack object as a reply payload */
+struct raw {
+	size_t len;
+	char buf[];
+};
+
+static int
+raw_encode(const void *p, void **buf, size_t *len)
+{
+	const struct raw *r = p;
+
+	*buf = malloc(r->len);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, r->buf, r->len);
+	*len = r->len;
+	return 0;
+}
+
+static struct raw *
+raw_from(msgpack_sbuffer *sb)
+{
+	struct raw *r = malloc(sizeof(*r) + sb->size);
+
+	if (r) {
+		r->len = sb->size;
+		memcpy(r->buf, sb->data, sb->size);
+	}
+	msgpack_sbuffer_destroy(sb);
+	return r;
+}
+
+static void
+pack_cstr(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static const struct agent_msg_type seen_type = {
+	.name = "seen", .reply_free = free, .reply_encode = raw_encode,
+};
+static const struct agent_msg_type resolve_type = {
+	.name = "resolve", .reply_free = free, .reply_encode = raw_encode,
+};
+
+static int
+on_peer(agent *a, agent_msg *m)
+{
+	struct watcher *w = agent_self(a);
+	const struct agent_peer *p = agent_msg_payload(m);
+
+	if (p->resolved) {
+		agent_msg *orig = (agent_msg *)(uintptr_t)agent_msg_tag(m);
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		struct raw *r;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 4);
+		pack_cstr(&pk, p->name);
+		pack_cstr(&pk, p->inbox);
+		msgpack_pack_uint32(&pk, p->pid);
+		pack_cstr(&pk, p->state);
+		r = raw_from(&sb);
+		if (r)
+			(void)agent_reply(a, orig, r);
+		else
+			(void)agent_reply_error(a, orig, -ENOMEM);
+		agent_msg_unref(orig);
+		return 0;
+	}
+	if (w->n_seen < 256)
+		snprintf(w->seen[w->n_seen++], sizeof(w->seen[0]), "%s:%s:%u",
+			 p->name, p->state, p->pid);
+	return 0;
+}
+
+static int
+on_seen(agent *a, agent_msg *m)
+{
+	struct watcher *w = agent_self(a);
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct raw *r;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, w->n_seen);
+	for (unsigned i = 0; i < w->n_seen; i++)
+		pack_cstr(&pk, w->seen[i]);
+	r = raw_from(&sb);
+	if (!r)
+		return -ENOMEM;
+	return agent_reply(a, m, r);
+}
+
+static int
+on_resolve(agent *a, agent_msg *m)
+{
+	const void *body;
+	size_t len;
+	msgpack_unpacked u;
+	size_t off = 0;
+	char name[80];
+	int r;
+
+	if (agent_msg_body(m, &body, &len) < 0)
+		return -EINVAL;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, body, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_STR ||
+	    u.data.via.str.size >= sizeof(name)) {
+		msgpack_unpacked_destroy(&u);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)u.data.via.str.size,
+		 u.data.via.str.ptr);
+	msgpack_unpacked_destroy(&u);
+	agent_msg_ref(m);
+	r = agent_resolve(a, name, (uint64_t)(uintptr_t)m);
+	if (r < 0) {
+		agent_msg_unref(m);
+		return r;
+	}
+	return AGENT_REPLY_LATER;
+}
+
+static agent_step
+watcher_begin(agent *a)
+{
+	struct watcher *w = agent_self(a);
+	int r = agent_monitor(a, w->target, true);
+
+	return r < 0 ? agent_fail(r) : agent_events();
+}
+
+static const struct agent_handler watcher_handlers[] = {
+	{ .type = &agent_type_peer, .on_event = on_peer },
+	{ .type = &seen_type, .on_request = on_seen },
+	{ .type = &resolve_type, .on_request = on_resolve },
+	{ 0 },
+};
+
+static const struct agent_def watcher_def = {
+	.name = "watcher",
+	.begin = watcher_begin,
+	.handlers = watcher_handlers,
+};
+
 int
 main(int argc, char **argv)
 {
+	static struct watcher watcher;
 	static struct caller caller;
 
 	static struct sink sink;
@@ -429,10 +599,15 @@ main(int argc, char **argv)
 			return 2;
 		return agent_main(&source_def, &source, argc, argv);
 	}
+	if (argc >= 3 && strcmp(argv[1], "watcher") == 0) {
+		watcher.target = argv[2];
+		return agent_main(&watcher_def, &watcher, argc, argv);
+	}
 	if (argc >= 3 && strcmp(argv[1], "caller") == 0) {
 		caller.target = argv[2];
 		return agent_main(&caller_def, &caller, argc, argv);
 	}
-	fprintf(stderr, "usage: msg-agent sink | caller TARGET | source TARGET N SRC\n");
+	fprintf(stderr, "usage: msg-agent sink | caller TARGET | watcher TARGET | "
+			"source TARGET N SRC\n");
 	return 2;
 }

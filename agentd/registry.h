@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.h - agentd's name registry for agent-to-agent messaging: the
+ * link requests RESOLVE (name -> inbox, pid, state) and MONITOR (push the
+ * transitions of a name to the asking agent as PEER_STATE).
+ */
+#ifndef AGENTD_REGISTRY_H
+#define AGENTD_REGISTRY_H
+
+#include <stdint.h>
+
+#include "agentd.h"
+#include "proto.h"
+
+/* A RESOLVE or MONITOR from agent `from` (linked on pipe_id). Returns 0, or
+ * -EBADMSG for a malformed payload (the caller closes the link). */
+int registry_handle(struct manager *m, struct agent *from, uint32_t pipe_id,
+		    const struct proto_env *env);
+
+/* supervisor.c: a's state changed (called through a weak reference, so
+ * the supervisor's unit tests link without the registry). */
+void registry_state_changed(struct agent *a, enum agent_state from,
+			    enum agent_state to);
+
+/* Forget every watch (agentd's exit). */
+void registry_free(void);
+
+/* link.c: send msg (taken) to a linked agent's pipe. 0 or -errno. */
+int link_send_agent(struct agent *a, nng_msg *msg);
+
+#endif
