@@ -367,10 +367,11 @@ cgroup_setup(struct manager *m)
 		return 0;
 	}
 	{
-		char parent[PATH_MAX];
+		_cleanup_free_ char *parent = NULL;
 
-		snprintf(parent, sizeof(parent), "%s%s", mnt,
-			 strcmp(own, "/") == 0 ? "" : own);
+		if (asprintf(&parent, "%s%s", mnt,
+			     strcmp(own, "/") == 0 ? "" : own) < 0)
+			return -ENOMEM;
 		cgroup_clean_stale(parent);
 	}
 	if (asprintf(&base, "%s%s/agentd.%d", mnt,

@@ -40,8 +40,7 @@ run_suite() {
 }
 
 run_suite plain || status=1
-run_suite asan -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debug || status=1
+run_suite asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
 if [ "$total_pass" -eq 0 ]; then
 	echo "no test ran" >&2
