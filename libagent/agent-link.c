@@ -8,6 +8,7 @@
  * loop through NNG_OPT_RECVFD; no libagent code runs on nng's threads.
  */
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,7 @@ struct agent_remote_ctx {
 
 	struct peer *peers;
 	struct peer *dirty;        /* peers with a pending batch */
+	struct pool *pools;
 	struct agent_req *pending; /* remote requests by corr (= id) */
 	uint64_t rejected;         /* malformed input dropped */
 	struct agent_remote_stats stats;
@@ -521,6 +523,126 @@ drop:
 	return r;
 }
 
+/*
+ * Pools: a name with no inbox of its own whose instances have one
+ * (inbox/NAME@1.sock ... from Instances=N) gets each message sent to one
+ * instance, in turn, skipping an instance that does not take more (its
+ * batch is full and nng's buffer too): the slowest instance is bypassed,
+ * and when every instance is full the send fails with -EAGAIN. The
+ * member list is re-read from the directory at most every POOL_REFRESH.
+ * No FIFO across a pool's instances (per instance, there is).
+ */
+#define POOL_REFRESH	(500 * AGENT_USEC_PER_MSEC)
+#define POOL_MAX	256
+
+struct pool {
+	struct pool *next;
+	char name[PROTO_NAME_MAX + 1];
+	char **urls;
+	size_t n;
+	unsigned rr;
+	uint64_t refreshed;
+};
+
+static void
+pool_clear(struct pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->urls[i]);
+	free(p->urls);
+	p->urls = NULL;
+	p->n = 0;
+}
+
+static int
+pool_refresh(struct agent_remote_ctx *rc, struct pool *p)
+{
+	char pattern[sizeof(rc->runtime_dir) + PROTO_NAME_MAX + 32];
+	glob_t g;
+	int r;
+
+	pool_clear(p);
+	p->refreshed = agent__now();
+	snprintf(pattern, sizeof(pattern), "%s/inbox/%s@*.sock",
+		 rc->runtime_dir, p->name);
+	r = glob(pattern, GLOB_NOSORT, NULL, &g);
+	if (r == GLOB_NOMATCH)
+		return 0;
+	if (r != 0)
+		return -ENOMEM;
+	p->urls = calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof(char *));
+	if (!p->urls) {
+		globfree(&g);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < g.gl_pathc && p->n < POOL_MAX; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/');
+		size_t blen = base ? strlen(base + 1) : 0;
+		char *u;
+		/* NAME@DIGITS.sock only */
+		if (!base || blen < 6 ||
+		    !proto_name_is_valid(base + 1, blen - 5) ||
+		    strlen(g.gl_pathv[i]) > 107)
+			continue;
+		if (asprintf(&u, "ipc://%s", g.gl_pathv[i]) < 0)
+			continue;
+		p->urls[p->n++] = u;
+	}
+	globfree(&g);
+	return 0;
+}
+
+static struct peer *
+peer_find(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer *p;
+
+	for (p = rc->peers; p; p = p->next)
+		if (strcmp(p->url, url) == 0)
+			return p;
+	return NULL;
+}
+
+static bool batch_full(const struct peer *p);
+
+static int
+pool_pick(struct agent_remote_ctx *rc, const char *name, char *buf,
+	  size_t size)
+{
+	struct pool *p;
+
+	for (p = rc->pools; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			break;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->next = rc->pools;
+		rc->pools = p;
+	}
+	if (p->n == 0 || agent__now() - p->refreshed > POOL_REFRESH) {
+		int r = pool_refresh(rc, p);
+		if (r < 0)
+			return r;
+	}
+	if (p->n == 0)
+		return -ECONNREFUSED;
+	for (size_t k = 0; k < p->n; k++) {
+		const char *u = p->urls[(p->rr + k) % p->n];
+		struct peer *pe = peer_find(rc, u);
+		if (pe && pe->blocked && batch_full(pe))
+			continue; /* this one does not keep up */
+		p->rr = (unsigned)((p->rr + k + 1) % p->n);
+		if (strlen(u) >= size)
+			return -ENAMETOOLONG;
+		snprintf(buf, size, "%s", u);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
 static int
 inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 	     size_t size)
@@ -545,6 +667,12 @@ inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 	n = snprintf(buf, size, "ipc://%s/inbox/%s.sock", rc->runtime_dir, name);
 	if (n < 0 || (size_t)n >= size || (size_t)n - 6 > 107)
 		return -ENAMETOOLONG;
+	if (!strchr(name, '@') && !peer_find(rc, buf)) {
+		struct stat st;
+		/* not an agent of its own: the unit of a pool? */
+		if (stat(buf + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return pool_pick(rc, name, buf, size);
+	}
 	return 0;
 }
 
@@ -1714,6 +1842,12 @@ agent__remote_free(agent_loop *l)
 		struct peer *p = rc->peers;
 		rc->peers = p->next;
 		peer_free(rc, p);
+	}
+	while (rc->pools) {
+		struct pool *p = rc->pools;
+		rc->pools = p->next;
+		pool_clear(p);
+		free(p);
 	}
 	l->remote = NULL;
 	free(rc);

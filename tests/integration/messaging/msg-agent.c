@@ -15,16 +15,25 @@
  *	answers each "ask" request with TARGET's answer to "whoami" (1 s
  *	timeout), or with the error of that request.
  *
+ *   msg-agent relay NEXT
+ *	a pipeline stage: forwards "seq" events to NEXT (a name or a pool),
+ *	keeping them in order and pausing its mailbox while NEXT is full.
+ *	"stats" -> [forwarded].
+ *
  *   msg-agent watcher TARGET
  *	monitors TARGET through agentd (agent_monitor): "seen" -> the
  *	transitions it was told, ["name:state:pid", ...]; "resolve" with a
  *	name as body -> [name, inbox, pid, state] (agent_resolve).
  *
- *   msg-agent source TARGET N SRC
+ *   msg-agent source TARGET N SRC [stay]
  *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
  *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
  *	counted), then a "fin" request; ends (exit 0) when the answer equals
  *	N, fails (exit 1) otherwise. Its status text says what happened.
+ *	With "stay": no "fin", it stays up once everything is sent.
+ *
+ *   With $MSG_UNORDERED the sink checks exactly-once in any order (a
+ *   bitmap per source) instead of FIFO.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -131,9 +140,13 @@ static const struct agent_msg_type whoami_type = {
 
 /* ---- sink ----------------------------------------------------------------- */
 
+#define UNORDERED_MAX	(1u << 22) /* seqs per source in unordered mode */
+
 struct sink {
 	uint64_t events, errors;
 	uint64_t next[MAX_SRC]; /* last seq seen per source */
+	bool unordered;         /* $MSG_UNORDERED: exactly once, any order */
+	uint8_t *seen[MAX_SRC]; /* bitmaps in unordered mode */
 };
 
 static int
@@ -150,6 +163,19 @@ on_seq(agent *a, agent_msg *m)
 		return -EBADMSG;
 	}
 	s->events++;
+	if (s->unordered) {
+		uint8_t **bm = &s->seen[v[0]];
+		if (!*bm && !(*bm = calloc(UNORDERED_MAX / 8, 1)))
+			return -ENOMEM;
+		if (v[1] == 0 || v[1] >= UNORDERED_MAX ||
+		    ((*bm)[v[1] / 8] & (1u << (v[1] % 8))))
+			s->errors++; /* duplicated or out of range */
+		else
+			(*bm)[v[1] / 8] |= (uint8_t)(1u << (v[1] % 8));
+		if (v[1] > s->next[v[0]])
+			s->next[v[0]] = v[1];
+		return 0;
+	}
 	if (v[1] != s->next[v[0]] + 1)
 		s->errors++; /* missing, duplicated or out of order */
 	s->next[v[0]] = v[1];
@@ -235,10 +261,156 @@ sink_begin(agent *a)
 	return agent_events();
 }
 
+static void
+sink_finalize(agent *a, enum agent_exit_reason reason)
+{
+	struct sink *s = agent_self(a);
+
+	(void)reason;
+	for (unsigned i = 0; i < MAX_SRC; i++)
+		free(s->seen[i]);
+}
+
 static const struct agent_def sink_def = {
 	.name = "sink",
 	.begin = sink_begin,
+	.finalize = sink_finalize,
 	.handlers = sink_handlers,
+};
+
+/* ---- relay ------------------------------------------------------------------ */
+
+/*
+ * A pipeline stage: forwards every "seq" event to NEXT (a name or a
+ * pool). When NEXT does not take more (-EAGAIN) it keeps the events in
+ * order and stops handling its mailbox until they are out (an async state
+ * that retries every millisecond): its mailbox and inbox fill up, and the
+ * stage before it is slowed down in turn.
+ */
+struct relay {
+	const char *next;
+	struct seq_ev *q;
+	size_t qhead, qlen, qcap;
+	uint64_t forwarded;
+};
+
+static const struct agent_state drain_state;
+
+static int
+relay_push(struct relay *r, struct seq_ev ev)
+{
+	if (r->qhead + r->qlen == r->qcap) {
+		if (r->qhead > 0) {
+			memmove(r->q, r->q + r->qhead, r->qlen * sizeof(*r->q));
+			r->qhead = 0;
+		} else {
+			size_t cap = r->qcap ? r->qcap * 2 : 256;
+			struct seq_ev *n = realloc(r->q, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			r->q = n;
+			r->qcap = cap;
+		}
+	}
+	r->q[r->qhead + r->qlen++] = ev;
+	return 0;
+}
+
+static int
+on_relay_seq(agent *a, agent_msg *m)
+{
+	struct relay *r = agent_self(a);
+	const void *body;
+	size_t len;
+	uint64_t v[2];
+	struct seq_ev ev;
+	int err;
+
+	if (agent_msg_body(m, &body, &len) < 0 || unpack_u64s(body, len, v, 2) < 0)
+		return -EBADMSG;
+	ev.src = v[0];
+	ev.seq = v[1];
+	if (r->qlen == 0) {
+		err = agent_send_remote(a, r->next, &seq_type, &ev);
+		if (err == 0) {
+			r->forwarded++;
+			return 0;
+		}
+		if (err != -EAGAIN && err != -ECONNREFUSED)
+			return err;
+	}
+	err = relay_push(r, ev);
+	if (err < 0)
+		return err;
+	return agent_do_next(a, agent_async(&drain_state, r));
+}
+
+static agent_step
+drain_retry(agent *a, void *data, agent_msg *m)
+{
+	(void)m;
+	(void)a;
+	return agent_async(&drain_state, data);
+}
+
+static agent_step
+drain(agent *a, void *data)
+{
+	struct relay *r = data;
+
+	while (r->qlen > 0) {
+		int err = agent_send_remote(a, r->next, &seq_type,
+					    &r->q[r->qhead]);
+		if (err == -EAGAIN || err == -ECONNREFUSED) {
+			if (agent_await_sleep(a, 1000, drain_retry) < 0)
+				return agent_fail(-ENOMEM);
+			return agent_wait();
+		}
+		if (err < 0)
+			return agent_fail(err);
+		r->qhead++;
+		r->qlen--;
+		r->forwarded++;
+	}
+	r->qhead = 0;
+	return agent_events();
+}
+
+static const struct agent_state drain_state = {
+	.name = "drain", .once = drain,
+};
+
+static int
+on_relay_stats(agent *a, agent_msg *m)
+{
+	struct relay *r = agent_self(a);
+	uint64_t *v = u64s_new(1);
+
+	if (!v)
+		return -ENOMEM;
+	v[1] = r->forwarded;
+	return agent_reply(a, m, v);
+}
+
+static void
+relay_finalize(agent *a, enum agent_exit_reason reason)
+{
+	struct relay *r = agent_self(a);
+
+	(void)reason;
+	free(r->q);
+}
+
+static const struct agent_handler relay_handlers[] = {
+	{ .type = &seq_type, .on_event = on_relay_seq },
+	{ .type = &stats_type, .on_request = on_relay_stats },
+	{ 0 },
+};
+
+static const struct agent_def relay_def = {
+	.name = "relay",
+	.finalize = relay_finalize,
+	.handlers = relay_handlers,
 };
 
 /* ---- source --------------------------------------------------------------- */
@@ -247,7 +419,7 @@ struct source {
 	const char *target;
 	uint64_t n, src, seq;
 	uint64_t retries;
-	int result;
+	bool stay; /* no "fin": stay up once everything is sent */
 };
 
 static const struct agent_state pump_state;
@@ -322,6 +494,11 @@ pump(agent *a, void *data)
 	}
 	if (s->seq < s->n)
 		return agent_again();
+	if (s->stay) {
+		/* a pool has no single "last seq": the sink counts instead */
+		source_status(a, "sent");
+		return agent_events();
+	}
 	{
 		uint64_t *v = u64s_new(1);
 		if (!v)
@@ -589,14 +766,22 @@ main(int argc, char **argv)
 	static struct sink sink;
 	static struct source source;
 
-	if (argc >= 2 && strcmp(argv[1], "sink") == 0)
+	if (argc >= 2 && strcmp(argv[1], "sink") == 0) {
+		sink.unordered = getenv("MSG_UNORDERED") != NULL;
 		return agent_main(&sink_def, &sink, argc, argv);
+	}
+	if (argc >= 3 && strcmp(argv[1], "relay") == 0) {
+		static struct relay relay;
+		relay.next = argv[2];
+		return agent_main(&relay_def, &relay, argc, argv);
+	}
 	if (argc >= 5 && strcmp(argv[1], "source") == 0) {
 		source.target = argv[2];
 		source.n = strtoull(argv[3], NULL, 10);
 		source.src = strtoull(argv[4], NULL, 10);
 		if (source.src >= MAX_SRC)
 			return 2;
+		source.stay = argc >= 6 && strcmp(argv[5], "stay") == 0;
 		return agent_main(&source_def, &source, argc, argv);
 	}
 	if (argc >= 3 && strcmp(argv[1], "watcher") == 0) {
@@ -608,6 +793,6 @@ main(int argc, char **argv)
 		return agent_main(&caller_def, &caller, argc, argv);
 	}
 	fprintf(stderr, "usage: msg-agent sink | caller TARGET | watcher TARGET | "
-			"source TARGET N SRC\n");
+			"relay NEXT | source TARGET N SRC [stay]\n");
 	return 2;
 }
