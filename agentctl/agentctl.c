@@ -25,6 +25,9 @@ int arg_signal = SIGTERM;
 const char *arg_state;
 unsigned arg_lines = 10;
 bool arg_follow;
+uint64_t arg_since;
+bool arg_since_set;
+uint64_t arg_count;
 
 /* Which verb options were given, checked against the verb's flags. */
 static unsigned arg_verb_opts;
@@ -125,7 +128,26 @@ enum {
 	OPT_TIMEOUT,
 	OPT_GROUP,
 	OPT_STATE,
+	OPT_SINCE,
+	OPT_COUNT,
 };
+
+/* A decimal number 0..max (no sign, no suffix); -EINVAL otherwise. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end || errno || n > max)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
 
 void
 agentctl_reset_args(void)
@@ -139,6 +161,9 @@ agentctl_reset_args(void)
 	arg_state = NULL;
 	arg_lines = 10;
 	arg_follow = false;
+	arg_since = 0;
+	arg_since_set = false;
+	arg_count = 0;
 	arg_verb_opts = 0;
 }
 
@@ -156,6 +181,8 @@ agentctl_parse_args(int argc, char **argv, bool *ret_help, bool *ret_version)
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{}
 	};
 	const char *e;
@@ -231,6 +258,24 @@ agentctl_parse_args(int argc, char **argv, bool *ret_help, bool *ret_version)
 			arg_follow = true;
 			arg_verb_opts |= CMD_OPT_LOGS;
 			break;
+		case OPT_SINCE:
+			if (parse_u64(optarg, UINT64_MAX - 1, &arg_since) < 0) {
+				agentctl_usage_error("invalid --since: '%s' "
+						     "(a sequence number)", optarg);
+				return -1;
+			}
+			arg_since_set = true;
+			arg_verb_opts |= CMD_OPT_WATCH;
+			break;
+		case OPT_COUNT:
+			if (parse_u64(optarg, UINT32_MAX, &arg_count) < 0 ||
+			    arg_count == 0) {
+				agentctl_usage_error("invalid --count: '%s' "
+						     "(a number >= 1)", optarg);
+				return -1;
+			}
+			arg_verb_opts |= CMD_OPT_WATCH;
+			break;
 		case '?':
 		default:
 			if (optopt && optopt < 0x100)
@@ -274,6 +319,8 @@ print_help(void)
 	       "  --state S[,S...]    wait: the state(s) to wait for (default running)\n"
 	       "  -n, --lines N       logs: number of lines\n"
 	       "  -f, --follow        logs: keep printing new lines\n"
+	       "  --since N           watch: start at event N (default: only new events)\n"
+	       "  --count N           watch: exit after N events\n"
 	       "  -h, --help          this help, or a verb's (agentctl VERB --help)\n"
 	       "  --version           print the version\n"
 	       "\n"
@@ -311,6 +358,8 @@ verb_opt_name(unsigned opt)
 		return "--state";
 	case CMD_OPT_LOGS:
 		return "--lines/--follow";
+	case CMD_OPT_WATCH:
+		return "--since/--count";
 	}
 	return "?";
 }

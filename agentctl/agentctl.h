@@ -38,7 +38,8 @@ enum {
 #define CMD_OPT_SIGNAL		0x20u /* -s SIGNAL */
 #define CMD_OPT_STATE		0x40u /* --state S */
 #define CMD_OPT_LOGS		0x80u /* -n N, -f */
-#define CMD_OPT_MASK		0xf0u
+#define CMD_OPT_WATCH		0x100u /* --since N, --count N */
+#define CMD_OPT_MASK		0x1f0u
 
 struct agentctl_cmd {
 	const char *name;
@@ -63,6 +64,9 @@ extern int arg_signal;              /* -s SIGNAL (kill), default SIGTERM */
 extern const char *arg_state;       /* --state S[,S...] (wait) */
 extern unsigned arg_lines;          /* -n N (logs) */
 extern bool arg_follow;             /* -f (logs) */
+extern uint64_t arg_since;          /* --since N (watch) */
+extern bool arg_since_set;
+extern uint64_t arg_count;          /* --count N (watch, logs -f); 0 none */
 
 #define AGENTCTL_DEFAULT_TIMEOUT	(10 * USEC_PER_SEC)
 
@@ -127,6 +131,9 @@ int ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
 /* True for the errors of a peer that closed the connection or exited. */
 bool ctl_error_is_gone(int r);
 
+/* Report a ctl_request-style error about the socket at path, one line. */
+void ctl_report(int r, const char *path);
+
 /* The control socket's path into buf; -ENAMETOOLONG if it does not fit. */
 int ctl_socket_path(char *buf, size_t size);
 
@@ -164,6 +171,37 @@ int ctl_names_verb(uint32_t type, int argc, char **argv);
 /* One request whose answer is a CTL_RESULT / CTL_ERROR: send, print the
  * result, return the exit code. */
 int ctl_simple(uint32_t type, ctl_pack_fn pack, const void *userdata);
+
+/* ---- stream.c: long polls (watch, logs -f) ------------------------------ */
+
+/*
+ * One connection kept for a series of long-poll requests. Opening blocks
+ * SIGINT and SIGTERM (before the first nng call, so nng's threads inherit
+ * the mask) and reads them through a signalfd: a request in progress ends
+ * with -EINTR when one comes. A connection that agentd closes ends a
+ * request with -ECONNRESET at once.
+ */
+struct ctl_stream {
+	nng_socket s;
+	nng_dialer d;
+	bool open;
+	int recv_fd;  /* NNG_OPT_RECVFD, not ours to close */
+	int gone_fd;  /* eventfd: a pipe was removed */
+	int sig_fd;   /* signalfd: SIGINT, SIGTERM */
+	char path[108];
+};
+/* Errors are reported here (as ctl_request). */
+int ctl_stream_open(struct ctl_stream *cs);
+/*
+ * Send type with payload pack(pk, userdata) and wait up to wait + the
+ * --timeout for the reply (CTL_EVENTS_REPLY, CTL_LOGS_REPLY, CTL_RESULT or
+ * CTL_ERROR with the same corr) into *ret. -EINTR: SIGINT/SIGTERM (not
+ * reported); other errors are reported here.
+ */
+int ctl_stream_request(struct ctl_stream *cs, uint32_t type, ctl_pack_fn pack,
+		       const void *userdata, usec_t wait,
+		       struct ctl_reply *ret);
+void ctl_stream_close(struct ctl_stream *cs);
 
 /* ---- dial.c ------------------------------------------------------------- */
 

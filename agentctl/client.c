@@ -81,7 +81,7 @@ ctl_ms_left(usec_t deadline)
 	return (nng_duration)MIN(MAX((left + 999) / 1000, 1), (usec_t)INT32_MAX);
 }
 
-static void
+void
 ctl_report(int r, const char *path)
 {
 	switch (r) {

@@ -153,6 +153,23 @@ struct agentd_event {
 	char name[PROTO_NAME_MAX + 1];
 	enum agent_state from, to;
 	pid_t pid;
+	char detail[PROTO_NAME_MAX * 2 + 8]; /* "pid 12", last_exit, "" */
+};
+
+/* ---- long polls on the control socket (CTL_EVENTS, CTL_LOGS) ------------ */
+
+#define WATCH_MAX	1024 /* parked long polls; past it the oldest is answered */
+
+struct ctl_watch {
+	struct ctl_watch *next;
+	uint32_t type;        /* CTL_EVENTS / CTL_LOGS */
+	uint64_t corr;
+	void *header;         /* rep0 backtrace to answer through */
+	size_t header_len;
+	uint64_t since;       /* answer once this sequence number exists */
+	uint32_t max;         /* events / lines per reply (0: default) */
+	char name[PROTO_NAME_MAX + 1]; /* CTL_LOGS: the agent */
+	usec_t deadline;      /* answer (empty) at the latest then */
 };
 
 /* ---- control requests waiting for agents to settle ---------------------- */
@@ -243,6 +260,10 @@ struct manager {
 	struct nng_guard ctl_guard;
 	sd_event_source *ctl_src;
 	struct pending_ctl *pending;
+	struct ctl_watch *watches;  /* parked long polls, newest first */
+	size_t n_watches;
+	sd_event_source *watch_defer; /* answers what became ready */
+	sd_event_source *watch_timer; /* answers what timed out */
 
 	/* link */
 	nng_socket link_sock;
@@ -304,6 +325,9 @@ void cgroup_remove_agent(struct agent *a);
 int control_open(struct manager *m);
 void control_close(struct manager *m);
 void control_check_pending(struct manager *m);
+/* Something a long poll may wait for happened (an event, a log line):
+ * answer the watchers that can be answered, soon (from the loop). */
+void control_watch_kick(struct manager *m);
 
 /* link.c */
 int link_open(struct manager *m);
@@ -321,9 +345,18 @@ int logs_open_agent(struct agent *a);
 void logs_close_agent(struct agent *a);
 void logs_drain(struct agent *a);
 void log_ring_free(struct log_ring *r);
+/* Sequence numbers of lines (from 1): the oldest kept line, and one past
+ * the newest; the line seq (first <= seq < next). */
+uint64_t log_ring_first_seq(const struct log_ring *r);
+uint64_t log_ring_next_seq(const struct log_ring *r);
+const char *log_ring_line(const struct log_ring *r, uint64_t seq);
 
 /* events.c */
 void events_record(struct manager *m, struct agent *a, enum agent_state from,
 		   enum agent_state to);
+/* The oldest sequence number still in the ring (event_seq + 1 if none). */
+uint64_t events_first_seq(const struct manager *m);
+/* The event with sequence number seq, which must be in the ring. */
+const struct agentd_event *events_get(const struct manager *m, uint64_t seq);
 
 #endif

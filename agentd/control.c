@@ -317,6 +317,366 @@ now:
 			 verb_done(env->type), count);
 }
 
+/* ---- long polls: CTL_EVENTS and CTL_LOGS -------------------------------- */
+
+#define EVENTS_DEFAULT_MAX	1024
+/* Room for the envelope and the reply head around the items. */
+#define REPLY_ROOM		(PROTO_MSG_MAX - 1024)
+
+/* The packed size of an event, at most (array, 2 uint64, 4 str headers). */
+static size_t
+event_size_max(const struct agentd_event *e, const char *from, const char *to)
+{
+	return 1 + 9 + 9 + 4 * 5 + strlen(e->name) + strlen(from) +
+	       strlen(to) + strlen(e->detail);
+}
+
+/* Answer CTL_EVENTS with what the ring holds at or after since. */
+static void
+events_reply(struct manager *m, const void *hdr, size_t hdr_len,
+	     uint64_t corr, uint64_t since, uint32_t max)
+{
+	struct proto_seq_head h = { 0 };
+	struct proto_builder b;
+	uint64_t start, avail;
+	size_t bytes = 0;
+	nng_msg *msg;
+	int r;
+
+	h.first_seq = events_first_seq(m);
+	h.next_seq = m->event_seq + 1;
+	if (since == 0)
+		since = 1;
+	if (since > h.next_seq)
+		since = h.next_seq;
+	h.missed = since < h.first_seq ? h.first_seq - since : 0;
+	start = MAX(since, h.first_seq);
+	avail = h.next_seq - start;
+	if (max == 0)
+		max = EVENTS_DEFAULT_MAX;
+	while (h.n < avail && h.n < max) {
+		const struct agentd_event *e = events_get(m, start + h.n);
+
+		bytes += event_size_max(e, agent_state_to_string(e->from),
+					agent_state_to_string(e->to));
+		if (bytes > REPLY_ROOM)
+			break; /* the rest comes with the next request */
+		h.n++;
+	}
+	h.next_seq = start + h.n;
+
+	r = proto_builder_begin(&b, PROTO_MSG_CTL_EVENTS_REPLY, 0, corr,
+				"agentd");
+	if (r < 0)
+		return;
+	r = proto_seq_head_pack(&b.pk, &h);
+	for (uint32_t i = 0; i < h.n && r >= 0; i++) {
+		const struct agentd_event *e = events_get(m, start + i);
+		struct proto_event_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.seq = e->seq;
+		rec.realtime_usec = e->when;
+		snprintf(rec.name, sizeof(rec.name), "%s", e->name);
+		snprintf(rec.from, sizeof(rec.from), "%s",
+			 agent_state_to_string(e->from));
+		snprintf(rec.to, sizeof(rec.to), "%s",
+			 agent_state_to_string(e->to));
+		snprintf(rec.detail, sizeof(rec.detail), "%s", e->detail);
+		r = proto_event_record_pack(&b.pk, &rec);
+	}
+	if (r < 0) {
+		proto_builder_abort(&b);
+		ctl_reply_errorf(m, hdr, hdr_len, corr, r,
+				 "cannot encode the events");
+		return;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0) {
+		ctl_reply_errorf(m, hdr, hdr_len, corr, r,
+				 "events reply too large");
+		return;
+	}
+	ctl_send(m, hdr, hdr_len, msg);
+}
+
+/*
+ * Answer CTL_LOGS for agent a: since 0 means the last `lines` lines (all
+ * when 0), else the lines at or after since, at most `lines`.
+ */
+static void
+logs_reply(struct manager *m, const void *hdr, size_t hdr_len, uint64_t corr,
+	   struct agent *a, uint64_t since, uint32_t lines)
+{
+	const struct log_ring *ring = &a->ring;
+	struct proto_seq_head h = { 0 };
+	struct proto_builder b;
+	uint64_t start, avail;
+	size_t bytes = 0;
+	nng_msg *msg;
+	int r;
+
+	h.first_seq = log_ring_first_seq(ring);
+	h.next_seq = log_ring_next_seq(ring);
+	if (since == 0) {
+		since = h.first_seq;
+		if (lines > 0 && h.next_seq - h.first_seq > lines)
+			since = h.next_seq - lines;
+	}
+	if (since > h.next_seq)
+		since = h.next_seq;
+	h.missed = since < h.first_seq ? h.first_seq - since : 0;
+	start = MAX(since, h.first_seq);
+	avail = h.next_seq - start;
+	if (lines == 0)
+		lines = PROTO_LOG_LINES_MAX;
+	while (h.n < avail && h.n < lines) {
+		bytes += 5 + strlen(log_ring_line(ring, start + h.n));
+		if (bytes > REPLY_ROOM)
+			break;
+		h.n++;
+	}
+	h.next_seq = start + h.n;
+
+	r = proto_builder_begin(&b, PROTO_MSG_CTL_LOGS_REPLY, 0, corr, "agentd");
+	if (r < 0)
+		return;
+	r = proto_seq_head_pack(&b.pk, &h);
+	for (uint32_t i = 0; i < h.n && r >= 0; i++) {
+		const char *line = log_ring_line(ring, start + i);
+
+		r = proto_pack_str(&b.pk, line,
+				   MIN(strlen(line), (size_t)PROTO_STR_MAX));
+	}
+	if (r < 0) {
+		proto_builder_abort(&b);
+		ctl_reply_errorf(m, hdr, hdr_len, corr, r,
+				 "cannot encode the log lines");
+		return;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0) {
+		ctl_reply_errorf(m, hdr, hdr_len, corr, r,
+				 "logs reply too large");
+		return;
+	}
+	ctl_send(m, hdr, hdr_len, msg);
+}
+
+static void
+watch_free(struct ctl_watch *w)
+{
+	if (!w)
+		return;
+	free(w->header);
+	free(w);
+}
+
+/* Answer w now: with what is there (possibly nothing). */
+static void
+watch_answer(struct manager *m, struct ctl_watch *w)
+{
+	struct agent *a;
+
+	if (w->type == PROTO_MSG_CTL_EVENTS) {
+		events_reply(m, w->header, w->header_len, w->corr, w->since,
+			     w->max);
+		return;
+	}
+	a = manager_find_agent(m, w->name);
+	if (!a)
+		ctl_reply_errorf(m, w->header, w->header_len, w->corr, -ENOENT,
+				 "no such agent: %s (removed)", w->name);
+	else
+		logs_reply(m, w->header, w->header_len, w->corr, a, w->since,
+			   w->max);
+}
+
+/* True when w has something to answer with (or its agent is gone). */
+static bool
+watch_ready(struct manager *m, const struct ctl_watch *w)
+{
+	struct agent *a;
+
+	if (w->type == PROTO_MSG_CTL_EVENTS)
+		return m->event_seq >= w->since;
+	a = manager_find_agent(m, w->name);
+	return !a || log_ring_next_seq(&a->ring) > w->since;
+}
+
+/* The rep0 backtrace starts with the pipe id (big endian). */
+static bool
+watch_pipe_alive(struct manager *m, const struct ctl_watch *w)
+{
+	const uint8_t *h = w->header;
+	uint32_t id;
+	bool alive = false;
+
+	if (w->header_len < 4)
+		return false;
+	id = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	     (uint32_t)h[2] << 8 | h[3];
+	pthread_mutex_lock(&m->ctl_guard.lock);
+	for (size_t i = 0; i < m->ctl_guard.n_live && !alive; i++)
+		alive = m->ctl_guard.live[i].id == id;
+	pthread_mutex_unlock(&m->ctl_guard.lock);
+	return alive;
+}
+
+static int watch_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Answer every watch that is ready or due, forget those whose client went
+ * away, and arm the timer for the earliest deadline left. */
+static void
+watch_service(struct manager *m)
+{
+	struct ctl_watch **pp = &m->watches;
+	usec_t now = now_usec(), next = USEC_INFINITY;
+	int r;
+
+	while (*pp) {
+		struct ctl_watch *w = *pp;
+		bool alive = watch_pipe_alive(m, w);
+
+		if (!alive || watch_ready(m, w) || now >= w->deadline) {
+			if (alive)
+				watch_answer(m, w);
+			*pp = w->next;
+			m->n_watches--;
+			watch_free(w);
+			continue;
+		}
+		next = MIN(next, w->deadline);
+		pp = &w->next;
+	}
+	if (next == USEC_INFINITY) {
+		if (m->watch_timer)
+			sd_event_source_set_enabled(m->watch_timer, SD_EVENT_OFF);
+		return;
+	}
+	if (!m->watch_timer) {
+		r = sd_event_add_time(m->event, &m->watch_timer, CLOCK_MONOTONIC,
+				      next, 0, watch_timer_cb, m);
+		if (r < 0)
+			log_warnx("control: watch timer: %s", strerror(-r));
+		return;
+	}
+	sd_event_source_set_time(m->watch_timer, next);
+	sd_event_source_set_enabled(m->watch_timer, SD_EVENT_ONESHOT);
+}
+
+static int
+watch_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	watch_service(userdata);
+	return 0;
+}
+
+static int
+watch_defer_cb(sd_event_source *s, void *userdata)
+{
+	watch_service(userdata);
+	return 0;
+}
+
+void
+control_watch_kick(struct manager *m)
+{
+	int r;
+
+	if (!m->watches)
+		return;
+	if (!m->watch_defer) {
+		r = sd_event_add_defer(m->event, &m->watch_defer, watch_defer_cb,
+				       m);
+		if (r < 0) {
+			log_warnx("control: watch: %s", strerror(-r));
+			return;
+		}
+	}
+	sd_event_source_set_enabled(m->watch_defer, SD_EVENT_ONESHOT);
+}
+
+/* Park a long poll until since exists or wait_ms passes. */
+static void
+watch_park(struct manager *m, const void *hdr, size_t hdr_len,
+	   const struct proto_env *env, uint64_t since, uint32_t max,
+	   const char *name, uint32_t wait_ms)
+{
+	struct ctl_watch *w;
+
+	if (m->n_watches >= WATCH_MAX) {
+		/* answer the oldest (the last in the list) to make room */
+		struct ctl_watch **pp = &m->watches;
+
+		while ((*pp)->next)
+			pp = &(*pp)->next;
+		watch_answer(m, *pp);
+		watch_free(*pp);
+		*pp = NULL;
+		m->n_watches--;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->header = malloc(hdr_len ? hdr_len : 1))) {
+		watch_free(w);
+		ctl_reply_errorf(m, hdr, hdr_len, env->corr, -ENOMEM,
+				 "out of memory");
+		return;
+	}
+	memcpy(w->header, hdr, hdr_len);
+	w->header_len = hdr_len;
+	w->type = env->type;
+	w->corr = env->corr;
+	w->since = since;
+	w->max = max;
+	if (name)
+		snprintf(w->name, sizeof(w->name), "%s", name);
+	w->deadline = usec_add(now_usec(), (usec_t)wait_ms * USEC_PER_MSEC);
+	w->next = m->watches;
+	m->watches = w;
+	m->n_watches++;
+	watch_service(m); /* arms the timer (and drops dead clients) */
+}
+
+static void
+ctl_events(struct manager *m, const void *hdr, size_t hdr_len,
+	   const struct proto_env *env, const struct proto_events_req *req)
+{
+	uint64_t since = req->since_seq;
+
+	/* "from now on" (or past the newest): the next event to come */
+	if (since > m->event_seq + 1)
+		since = m->event_seq + 1;
+	if (m->event_seq >= MAX(since, (uint64_t)1) || req->wait_ms == 0 ||
+	    m->phase == PHASE_DONE) {
+		events_reply(m, hdr, hdr_len, env->corr, since, req->max);
+		return;
+	}
+	watch_park(m, hdr, hdr_len, env, MAX(since, (uint64_t)1), req->max,
+		   NULL, req->wait_ms);
+}
+
+static void
+ctl_logs(struct manager *m, const void *hdr, size_t hdr_len,
+	 const struct proto_env *env, const struct proto_logs_req *req)
+{
+	struct agent *a = manager_find_agent(m, req->name);
+	uint64_t since = req->since_seq, next;
+
+	if (!a) {
+		ctl_reply_errorf(m, hdr, hdr_len, env->corr, -ENOENT,
+				 "no such agent: %s", req->name);
+		return;
+	}
+	next = log_ring_next_seq(&a->ring);
+	if (since == 0 || since < next || req->wait_ms == 0) {
+		logs_reply(m, hdr, hdr_len, env->corr, a, since, req->lines);
+		return;
+	}
+	watch_park(m, hdr, hdr_len, env, next, req->lines, a->name,
+		   req->wait_ms);
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 static void
@@ -326,6 +686,8 @@ ctl_handle(struct manager *m, nng_msg *req)
 	size_t hdr_len = nng_msg_header_len(req);
 	_cleanup_free_ bool *selected = NULL;
 	struct match_ctx mc = { .m = m };
+	struct proto_events_req evreq;
+	struct proto_logs_req logreq;
 	struct proto_env env;
 	struct proto_reader rd;
 	unsigned count = 0;
@@ -363,6 +725,12 @@ ctl_handle(struct manager *m, nng_msg *req)
 	case PROTO_MSG_CTL_SHUTDOWN:
 		r = proto_empty_unpack(&rd);
 		break;
+	case PROTO_MSG_CTL_EVENTS:
+		r = proto_events_req_unpack(&rd, &evreq);
+		break;
+	case PROTO_MSG_CTL_LOGS:
+		r = proto_logs_req_unpack(&rd, &logreq);
+		break;
 	default:
 		ctl_reply_errorf(m, hdr, hdr_len, env.corr, -EBADMSG,
 				 "not a request agentd serves: %s",
@@ -396,6 +764,12 @@ ctl_handle(struct manager *m, nng_msg *req)
 	case PROTO_MSG_CTL_SHUTDOWN:
 		ctl_reply_result(m, hdr, hdr_len, env.corr, 0, "shutting down");
 		manager_begin_shutdown(m, 0);
+		return;
+	case PROTO_MSG_CTL_EVENTS:
+		ctl_events(m, hdr, hdr_len, &env, &evreq);
+		return;
+	case PROTO_MSG_CTL_LOGS:
+		ctl_logs(m, hdr, hdr_len, &env, &logreq);
 		return;
 	default:
 		break;
@@ -534,6 +908,7 @@ void
 control_close(struct manager *m)
 {
 	struct pending_ctl *p;
+	struct ctl_watch *w;
 
 	while ((p = m->pending)) {
 		m->pending = p->next;
@@ -541,6 +916,14 @@ control_close(struct manager *m)
 				 "agentd exited");
 		pending_free(p);
 	}
+	while ((w = m->watches)) {
+		m->watches = w->next;
+		watch_answer(m, w);
+		watch_free(w);
+	}
+	m->n_watches = 0;
+	m->watch_defer = sd_event_source_disable_unref(m->watch_defer);
+	m->watch_timer = sd_event_source_disable_unref(m->watch_timer);
 	m->ctl_src = sd_event_source_disable_unref(m->ctl_src);
 	nng_guard_close(&m->ctl_guard);
 	if (m->ctl_open) {

@@ -54,6 +54,28 @@ log_ring_push(struct log_ring *r, const char *line, size_t len)
 	r->total++;
 }
 
+uint64_t
+log_ring_first_seq(const struct log_ring *r)
+{
+	return r->total - r->count + 1;
+}
+
+uint64_t
+log_ring_next_seq(const struct log_ring *r)
+{
+	return r->total + 1;
+}
+
+const char *
+log_ring_line(const struct log_ring *r, uint64_t seq)
+{
+	/* head - 1 holds the newest line, seq total */
+	uint64_t back = r->total - seq; /* 0 for the newest */
+
+	return r->lines[(r->head + LOG_RING_LINES - 1 - (unsigned)back) %
+			LOG_RING_LINES];
+}
+
 void
 log_ring_free(struct log_ring *r)
 {
@@ -71,6 +93,7 @@ logs_emit(struct agent *a, const char *line, size_t len)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	log_ring_push(&a->ring, line, len);
+	control_watch_kick(a->m);
 	if (a->m->journal)
 		sd_journal_send("MESSAGE=%.*s", (int)len, line, "AGENT=%s", a->name,
 				"PRIORITY=6", "SYSLOG_IDENTIFIER=%s", a->name, NULL);

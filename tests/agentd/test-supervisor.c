@@ -74,6 +74,11 @@ cgroup_remove_agent(struct agent *a)
 }
 
 void
+control_watch_kick(struct manager *m)
+{
+}
+
+void
 control_check_pending(struct manager *m)
 {
 }
