@@ -697,6 +697,7 @@ is_builtin(const struct agent_msg_type *t)
 	       t == &agent_type_data || t == &agent_type_source_end ||
 	       t == &agent_type_exit || t == &agent_type_fd ||
 	       t == &agent_type_wake || t == &agent_type_peer ||
+	       t == &agent_type_update ||
 	       t == &agent_type_pipeline_output;
 }
 

@@ -68,6 +68,7 @@ typedef struct agent_pipeline agent_pipeline;
 #define AGENT_USEC_PER_MSEC	1000ULL
 #define AGENT_USEC_PER_SEC	1000000ULL
 #define AGENT_USEC_INFINITY	UINT64_MAX
+#define AGENT_TOPIC_MAX		64 /* topic and publisher names */
 
 /* ---- logging -------------------------------------------------------------- */
 
@@ -346,6 +347,41 @@ struct agent_peer {
 extern const struct agent_msg_type agent_type_peer;
 int agent_resolve(agent *self, const char *name, uint64_t tag);
 int agent_monitor(agent *self, const char *name, bool on);
+
+/*
+ * Subscriptions between processes. A publisher keeps the last value of
+ * each topic; agent_publish() replaces it (value: one msgpack object,
+ * copied; NULL/0 = nil), increments the topic's seq and sends it to every
+ * subscriber; it returns the number of subscribers reached or -errno.
+ * agent_subscribe(self, publisher, topic) (publisher: a name or URL as for
+ * agent_send_remote; self's process needs an inbox) makes the publisher
+ * send the current value first (snapshot = true, the topic's current seq,
+ * 0 before any publish), then every update in order: agent_type_update
+ * events (payload struct agent_update) in the mailbox of the process's
+ * inbox agent. An update the publisher cannot send (the subscriber's
+ * inbox is full) is counted and reported with the next one that gets
+ * through: `missed`, and seq jumps by missed + 1. agent_unsubscribe()
+ * ends it. Under agentd the publisher monitors its subscribers and
+ * forgets one that leaves running (the publisher's agent also receives
+ * those agent_type_peer events); agent_subscribers() counts them.
+ * Loop thread. 0 / -EINVAL / -ENOTCONN / errors of agent_send_remote().
+ */
+struct agent_update {
+	char topic[AGENT_TOPIC_MAX + 1];
+	char publisher[AGENT_TOPIC_MAX + 1];
+	uint64_t seq;
+	uint64_t missed;  /* updates lost before this one */
+	bool snapshot;    /* the value at subscription time */
+	const void *value; /* msgpack of one object (nil when none) */
+	size_t len;
+	unsigned char data[]; /* value points here */
+};
+extern const struct agent_msg_type agent_type_update;
+int agent_publish(agent *self, const char *topic, const void *value,
+		  size_t len);
+int agent_subscribe(agent *self, const char *publisher, const char *topic);
+int agent_unsubscribe(agent *self, const char *publisher, const char *topic);
+unsigned agent_subscribers(agent *self, const char *topic);
 
 /*
  * Batching, FIFO and backpressure. Remote envelopes for one destination

@@ -20,6 +20,10 @@
  *	keeping them in order and pausing its mailbox while NEXT is full.
  *	"stats" -> [forwarded].
  *
+ *   msg-agent pub | sub PUB TOPIC
+ *	a publisher of topic "t" and a subscriber that checks snapshot,
+ *	order and missed counts (see their sections).
+ *
  *   msg-agent watcher TARGET
  *	monitors TARGET through agentd (agent_monitor): "seen" -> the
  *	transitions it was told, ["name:state:pid", ...]; "resolve" with a
@@ -593,6 +597,256 @@ static const struct agent_def caller_def = {
 	.handlers = caller_handlers,
 };
 
+/* ---- publisher and subscriber ------------------------------------------------- */
+
+/*
+ * pub: publishes topic "t" (a counter). Requests: "bump" -> publishes the
+ * next value, answers [seq]; "burst" [n] -> publishes n values, answers
+ * [subscribers reached, summed over the n]; "subs" -> [subscribers].
+ */
+struct pub {
+	uint64_t value, seq;
+};
+
+static const struct agent_msg_type bump_type = {
+	.name = "bump", .reply_free = free, .reply_encode = u64s_encode,
+};
+static const struct agent_msg_type burst_type = {
+	.name = "burst", .reply_free = free, .reply_encode = u64s_encode,
+};
+static const struct agent_msg_type subs_type = {
+	.name = "subs", .reply_free = free, .reply_encode = u64s_encode,
+};
+
+static int
+pub_one(agent *a, struct pub *p)
+{
+	unsigned char b[9] = { 0xcf };
+	int r;
+
+	p->value++;
+	for (int i = 0; i < 8; i++)
+		b[1 + i] = (unsigned char)(p->value >> (56 - 8 * i));
+	r = agent_publish(a, "t", b, sizeof(b));
+	if (r >= 0)
+		p->seq++;
+	return r;
+}
+
+static int
+on_bump(agent *a, agent_msg *m)
+{
+	struct pub *p = agent_self(a);
+	uint64_t *v;
+	int r = pub_one(a, p);
+
+	if (r < 0)
+		return r;
+	v = u64s_new(1);
+	if (!v)
+		return -ENOMEM;
+	v[1] = p->seq;
+	return agent_reply(a, m, v);
+}
+
+static int
+on_burst(agent *a, agent_msg *m)
+{
+	struct pub *p = agent_self(a);
+	const void *body;
+	size_t len;
+	uint64_t n, reached = 0;
+	uint64_t *v;
+
+	if (agent_msg_body(m, &body, &len) < 0 || unpack_u64s(body, len, &n, 1) < 0)
+		return -EINVAL;
+	for (uint64_t i = 0; i < n; i++) {
+		int r = pub_one(a, p);
+		if (r < 0)
+			return r;
+		reached += (uint64_t)r;
+	}
+	v = u64s_new(1);
+	if (!v)
+		return -ENOMEM;
+	v[1] = reached;
+	return agent_reply(a, m, v);
+}
+
+static int
+on_subs(agent *a, agent_msg *m)
+{
+	uint64_t *v = u64s_new(1);
+
+	if (!v)
+		return -ENOMEM;
+	v[1] = agent_subscribers(a, "t");
+	return agent_reply(a, m, v);
+}
+
+static const struct agent_handler pub_handlers[] = {
+	{ .type = &bump_type, .on_request = on_bump },
+	{ .type = &burst_type, .on_request = on_burst },
+	{ .type = &subs_type, .on_request = on_subs },
+	{ 0 },
+};
+
+static const struct agent_def pub_def = {
+	.name = "pub",
+	.handlers = pub_handlers,
+};
+
+/*
+ * sub PUB TOPIC: subscribes (retrying until PUB is there) and checks what
+ * it gets: one snapshot first, then seq == previous + 1 + missed.
+ * Requests: "got" -> [updates, last seq, last value, missed, errors,
+ * snapshots]; "unsub" -> unsubscribes.
+ */
+struct subscriber {
+	const char *pub, *topic;
+	uint64_t updates, last_seq, last_value, missed, errors, snapshots;
+};
+
+static const struct agent_msg_type got_type = {
+	.name = "got", .reply_free = free, .reply_encode = u64s_encode,
+};
+static const struct agent_msg_type unsub_type = { .name = "unsub" };
+static const struct agent_msg_type stall_type = { .name = "stall" };
+
+/* "stall" PATH (event): create PATH.stalled, then block the loop until
+ * PATH exists (30 s at most): the inbox is not read meanwhile, so the
+ * publisher's buffers fill up. Test only: never block a loop like this. */
+static int
+on_stall(agent *a, agent_msg *m)
+{
+	const void *body;
+	size_t len;
+	msgpack_unpacked u;
+	size_t off = 0;
+	char path[256], mark[300];
+	FILE *f;
+
+	(void)a;
+	if (agent_msg_body(m, &body, &len) < 0)
+		return -EINVAL;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, body, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_STR ||
+	    u.data.via.str.size >= sizeof(path)) {
+		msgpack_unpacked_destroy(&u);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)u.data.via.str.size,
+		 u.data.via.str.ptr);
+	msgpack_unpacked_destroy(&u);
+	snprintf(mark, sizeof(mark), "%s.stalled", path);
+	f = fopen(mark, "w");
+	if (f)
+		fclose(f);
+	for (int i = 0; i < 3000 && access(path, F_OK) != 0; i++)
+		usleep(10000);
+	return 0;
+}
+
+static int
+on_update(agent *a, agent_msg *m)
+{
+	struct subscriber *s = agent_self(a);
+	const struct agent_update *u = agent_msg_payload(m);
+	const unsigned char *b = u->value;
+
+	if (u->snapshot) {
+		if (s->snapshots++ > 0 || s->updates > 0)
+			s->errors++; /* a snapshot only comes first */
+	} else {
+		if (u->seq != s->last_seq + 1 + u->missed)
+			s->errors++;
+		s->updates++;
+		s->missed += u->missed;
+	}
+	s->last_seq = u->seq;
+	if (u->len == 9 && b[0] == 0xcf) {
+		s->last_value = 0;
+		for (int i = 0; i < 8; i++)
+			s->last_value = s->last_value << 8 | b[1 + i];
+	}
+	return 0;
+}
+
+static int
+on_got(agent *a, agent_msg *m)
+{
+	struct subscriber *s = agent_self(a);
+	uint64_t *v = u64s_new(6);
+
+	if (!v)
+		return -ENOMEM;
+	v[1] = s->updates;
+	v[2] = s->last_seq;
+	v[3] = s->last_value;
+	v[4] = s->missed;
+	v[5] = s->errors;
+	v[6] = s->snapshots;
+	return agent_reply(a, m, v);
+}
+
+static int
+on_unsub(agent *a, agent_msg *m)
+{
+	struct subscriber *s = agent_self(a);
+
+	(void)m;
+	return agent_unsubscribe(a, s->pub, s->topic);
+}
+
+static const struct agent_state subscribe_state;
+
+static agent_step
+subscribe_retry(agent *a, void *data, agent_msg *m)
+{
+	(void)m;
+	(void)a;
+	return agent_async(&subscribe_state, data);
+}
+
+static agent_step
+subscribe_once(agent *a, void *data)
+{
+	struct subscriber *s = data;
+	int r = agent_subscribe(a, s->pub, s->topic);
+
+	if (r == -ECONNREFUSED || r == -EAGAIN) {
+		if (agent_await_sleep(a, 10000, subscribe_retry) < 0)
+			return agent_fail(-ENOMEM);
+		return agent_wait();
+	}
+	return r < 0 ? agent_fail(r) : agent_events();
+}
+
+static const struct agent_state subscribe_state = {
+	.name = "subscribe", .once = subscribe_once,
+};
+
+static agent_step
+sub_begin(agent *a)
+{
+	return agent_async(&subscribe_state, agent_self(a));
+}
+
+static const struct agent_handler sub_handlers[] = {
+	{ .type = &agent_type_update, .on_event = on_update },
+	{ .type = &got_type, .on_request = on_got },
+	{ .type = &unsub_type, .on_request = on_unsub },
+	{ .type = &stall_type, .on_event = on_stall },
+	{ 0 },
+};
+
+static const struct agent_def sub_def = {
+	.name = "sub",
+	.begin = sub_begin,
+	.handlers = sub_handlers,
+};
+
 /* ---- watcher ---------------------------------------------------------------- */
 
 /*
@@ -784,6 +1038,16 @@ main(int argc, char **argv)
 		source.stay = argc >= 6 && strcmp(argv[5], "stay") == 0;
 		return agent_main(&source_def, &source, argc, argv);
 	}
+	if (argc >= 2 && strcmp(argv[1], "pub") == 0) {
+		static struct pub pub;
+		return agent_main(&pub_def, &pub, argc, argv);
+	}
+	if (argc >= 4 && strcmp(argv[1], "sub") == 0) {
+		static struct subscriber sub;
+		sub.pub = argv[2];
+		sub.topic = argv[3];
+		return agent_main(&sub_def, &sub, argc, argv);
+	}
 	if (argc >= 3 && strcmp(argv[1], "watcher") == 0) {
 		watcher.target = argv[2];
 		return agent_main(&watcher_def, &watcher, argc, argv);
@@ -793,6 +1057,6 @@ main(int argc, char **argv)
 		return agent_main(&caller_def, &caller, argc, argv);
 	}
 	fprintf(stderr, "usage: msg-agent sink | caller TARGET | watcher TARGET | "
-			"relay NEXT | source TARGET N SRC [stay]\n");
+			"relay NEXT | pub | sub PUB TOPIC | source TARGET N SRC [stay]\n");
 	return 2;
 }
