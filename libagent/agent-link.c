@@ -422,13 +422,16 @@ peer_flush(struct peer *p)
 	return proto_errno_from_nng(r);
 }
 
+static void pubsub_catch_up(struct agent_remote_ctx *rc, const char *url);
+
 static void
 peer_send_fire(struct agent_io *io, uint32_t revents)
 {
 	struct peer *p = container_of(io, struct peer, send_io);
 
 	(void)revents;
-	(void)peer_flush(p);
+	if (peer_flush(p) == 0 && p->rc->topics)
+		pubsub_catch_up(p->rc, p->url);
 }
 
 static void
@@ -1048,8 +1051,34 @@ topic_find(struct agent_remote_ctx *rc, const char *name, size_t len)
 }
 
 static int
+send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
+		   struct sub *s, bool snapshot, uint64_t missed);
+
+static int
 send_update(struct agent_remote_ctx *rc, struct topic *t, struct sub *s,
 	    bool snapshot)
+{
+	return send_update_missed(rc, t, s, snapshot, s->missed);
+}
+
+/*
+ * The send buffer towards url has room again: a subscriber there that
+ * missed updates gets the current value now (its seq was one of those
+ * missed, hence missed - 1), instead of waiting for the next publish.
+ */
+static void
+pubsub_catch_up(struct agent_remote_ctx *rc, const char *url)
+{
+	for (struct topic *t = rc->topics; t; t = t->next)
+		for (struct sub *s = t->subs; s; s = s->next)
+			if (s->missed > 0 && strcmp(s->url, url) == 0)
+				(void)send_update_missed(rc, t, s, false,
+							 s->missed - 1);
+}
+
+static int
+send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
+		   struct sub *s, bool snapshot, uint64_t missed)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -1060,7 +1089,7 @@ send_update(struct agent_remote_ctx *rc, struct topic *t, struct sub *s,
 	msgpack_pack_array(&pk, 5);
 	r = proto_pack_cstr(&pk, t->name);
 	msgpack_pack_uint64(&pk, t->seq);
-	msgpack_pack_uint64(&pk, s->missed);
+	msgpack_pack_uint64(&pk, missed);
 	if (snapshot)
 		msgpack_pack_true(&pk);
 	else

@@ -46,6 +46,7 @@ write_unit s1.agent <<UNIT
 [Agent]
 Type=agent
 ExecStart=$MSG_AGENT sub pub t
+Restart=no
 UNIT
 write_unit s2.agent <<UNIT
 [Agent]
