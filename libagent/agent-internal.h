@@ -382,6 +382,8 @@ void agent__remote_free(agent_loop *l);
 void agent__remote_flush(agent_loop *l);
 extern const struct agent_msg_type agent__ping_type;
 int agent__ping_answer(agent *a, agent_msg *m);
+extern const struct agent_msg_type agent__stats_type;
+int agent__stats_answer(agent *a, agent_msg *m);
 int agent__remote_reply(agent *self, agent_msg *m, int err, void *payload);
 void agent__remote_cancel(agent_loop *l, struct agent_req *r);
 void agent__remote_unblock(agent *a);

@@ -160,6 +160,49 @@ const struct agent_msg_type agent__ping_type = {
 	.name = "ping", .reply_free = free, .reply_encode = ping_encode,
 };
 
+/* The builtin "agent.stats" request: the process's messaging counters as
+ * a msgpack map (agentctl call NAME agent.stats prints it as JSON). */
+static int
+stats_encode(const void *p, void **buf, size_t *len)
+{
+	const struct agent_remote_stats *st = p;
+	static const char *const keys[] = { "sent", "batches", "received",
+					    "dropped", "malformed",
+					    "unhandled" };
+	const uint64_t vals[] = { st->sent, st->batches, st->received,
+				  st->dropped, st->malformed, st->unhandled };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 6);
+	for (unsigned i = 0; i < 6; i++) {
+		(void)proto_pack_cstr(&pk, keys[i]);
+		msgpack_pack_uint64(&pk, vals[i]);
+	}
+	if (!sb.data)
+		return -ENOMEM;
+	*buf = sb.data;
+	*len = sb.size;
+	return 0;
+}
+
+const struct agent_msg_type agent__stats_type = {
+	.name = "agent.stats", .reply_free = free, .reply_encode = stats_encode,
+};
+
+int
+agent__stats_answer(agent *a, agent_msg *m)
+{
+	struct agent_remote_stats *st = malloc(sizeof(*st));
+
+	if (!st)
+		return agent_reply_error(a, m, -ENOMEM);
+	(void)agent_remote_stats(a, st);
+	return agent_reply(a, m, st);
+}
+
 int
 agent__ping_answer(agent *a, agent_msg *m)
 {
@@ -1433,6 +1476,9 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 	type = type_by_name(a, kind, kind_len);
 	if (!type && request && kind_len == 4 && memcmp(kind, "ping", 4) == 0)
 		type = &agent__ping_type; /* answered from the mailbox */
+	if (!type && request && kind_len == 11 &&
+	    memcmp(kind, "agent.stats", 11) == 0)
+		type = &agent__stats_type;
 	if (!type && !request) {
 		/* nobody handles it: a counted drop, not a failure */
 		rc->stats.unhandled++;

@@ -744,6 +744,8 @@ dispatch(agent *a, agent_msg *m)
 				(void)agent_reply(a, m, NULL);
 		} else if (m->type == &agent__ping_type) {
 			(void)agent__ping_answer(a, m);
+		} else if (m->type == &agent__stats_type) {
+			(void)agent__stats_answer(a, m);
 		} else {
 			(void)agent_reply_error(a, m, -EOPNOTSUPP);
 			report_failed(a, -EOPNOTSUPP, m);

@@ -403,7 +403,10 @@ unsigned agent_subscribers(agent *self, const char *topic);
  * -EOPNOTSUPP). Builtin: a remote request "ping" that the agent does not
  * handle itself is answered with its own body when it reaches the head
  * of the mailbox (a round trip that includes the queue: `agentctl call
- * NAME ping`).
+ * NAME ping`), and a request "agent.stats" with these counters as a map
+ * (`agentctl call NAME agent.stats` ->
+ * {"sent":..,"batches":..,"received":..,"dropped":..,"malformed":..,
+ * "unhandled":..}).
  * Loop thread only (from a sync state, use agent_send() to an agent on
  * the loop that forwards).
  */

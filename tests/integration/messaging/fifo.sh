@@ -41,7 +41,13 @@ sink_stat 0; assert_eq "$JV" "$N" "events at the sink"
 sink_stat 1; assert_eq "$JV" 0 "sequence errors at the sink"
 sink_stat 3; assert_eq "$JV" 0 "drops at the sink"
 sink_stat 4; assert_eq "$JV" 0 "malformed at the sink"
-echo "source: $(ctl status one; echo "$OUT" | tail -n +2)" >&2
+step "the counters are visible with agentctl (builtin agent.stats)"
+ctl_ok call sink agent.stats
+echo "sink: $OUT" >&2
+json_eval "$OUT" 'j["received"] >= '"$N"' and j["dropped"] == 0 and j["malformed"] == 0'
+assert_eq "$JV" true "sink's counters"
+ctl_ok call sink ping '"x"'
+assert_eq "$OUT" '"x"' "builtin ping echoes its body"
 
 step "two sources -> one sink at once: FIFO per pair"
 M=$(( N / 4 ))
