@@ -117,7 +117,8 @@ cmd_watch_exec(int argc, char **argv)
 	struct proto_events_req req = {
 		.since_seq = arg_since_set ? arg_since : PROTO_SEQ_NOW,
 		.max = 0,
-		.wait_ms = WATCH_WAIT_MS,
+		.wait_ms = 0, /* the first answers at once: a deaf agentd
+			       * fails within --timeout */
 	};
 	struct ctl_stream cs;
 	int r, ret = EXIT_OK;
@@ -135,7 +136,7 @@ cmd_watch_exec(int argc, char **argv)
 		struct ctl_reply rep;
 
 		r = ctl_stream_request(&cs, PROTO_MSG_CTL_EVENTS, watch_pack,
-				       &req, WATCH_WAIT_MS * USEC_PER_MSEC, &rep);
+				       &req, req.wait_ms * USEC_PER_MSEC, &rep);
 		if (r == -EINTR)
 			break;
 		if (r < 0) {
@@ -178,6 +179,7 @@ cmd_watch_exec(int argc, char **argv)
 			break;
 		}
 		req.since_seq = h.next_seq;
+		req.wait_ms = WATCH_WAIT_MS;
 	}
 	ctl_stream_close(&cs);
 	fflush(stdout);

@@ -141,10 +141,10 @@ ctl_fails 1 --runtime-dir "$T/silent" send nobody note '{}'
 assert_contains "$ERR" "nobody has no inbox"
 ctl_fails 1 --runtime-dir "$T/silent" call nobody echo '[1]'
 
-step "watch and logs say they are not supported: exit 1"
-ctl_fails 1 --runtime-dir "$T/silent" watch
-assert_contains "$ERR" "not supported by this agentd yet"
-ctl_fails 1 --runtime-dir "$T/silent" logs a
-assert_contains "$ERR" "not supported by this agentd yet"
+step "watch and logs against a daemon that does not answer: exit 3"
+ctl_fails 3 --runtime-dir "$T/silent" --timeout 1s watch
+assert_contains "$ERR" "no answer from agentd"
+ctl_fails 3 --runtime-dir "$T/silent" --timeout 1s logs -f a
+assert_contains "$ERR" "no answer from agentd"
 
 pass
