@@ -103,6 +103,7 @@ _agentctl()
 	kill) opts+=' --signal -s' ;;
 	wait) opts+=' --state' ;;
 	logs) opts+=' --lines -n --follow -f' ;;
+	watch) opts+=' --since --count' ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -110,7 +111,7 @@ _agentctl()
 	fi
 
 	case $verb in
-	status | list | tree | start | stop | restart | kill | reset-failed | ping | wait)
+	status | list | tree | start | stop | restart | kill | reset-failed | ping | wait | watch)
 		COMPREPLY=($(compgen -W "$(_agentctl_agents)" -- "$cur"))
 		;;
 	send | call | logs)
