@@ -17,6 +17,7 @@ static int
 builder_write(void *data, const char *buf, size_t len)
 {
 	struct proto_builder *b = data;
+	size_t need;
 	int rv;
 
 	if (b->err)
@@ -24,6 +25,25 @@ builder_write(void *data, const char *buf, size_t len)
 	if (len > PROTO_MSG_MAX || nng_msg_len(b->msg) > PROTO_MSG_MAX - len) {
 		b->err = -EMSGSIZE;
 		return -1;
+	}
+	/* nng 1.5 grows a message to the exact size on every append (a new
+	 * zeroed buffer and a copy), which makes building a large message
+	 * quadratic: reserve geometrically instead. */
+	need = nng_msg_len(b->msg) + len;
+	if (need > nng_msg_capacity(b->msg)) {
+		size_t cap = 2 * nng_msg_capacity(b->msg);
+
+		if (cap < 256)
+			cap = 256;
+		if (cap < need)
+			cap = need;
+		if (cap > PROTO_MSG_MAX)
+			cap = PROTO_MSG_MAX;
+		rv = nng_msg_reserve(b->msg, cap);
+		if (rv != 0) {
+			b->err = proto_errno_from_nng(rv);
+			return -1;
+		}
 	}
 	rv = nng_msg_append(b->msg, buf, len);
 	if (rv != 0) {
