@@ -16,6 +16,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,8 @@ env_get(char *const *env, const char *key)
 			return env[i] + strlen(key) + 1;
 	return NULL;
 }
+
+static void process_table_free(void);
 
 /* ---- cgroups ------------------------------------------------------------ */
 
@@ -406,6 +409,7 @@ cgroup_cleanup(struct manager *m)
 		log_warn("%s: rmdir %s, ignoring", __func__, m->cgroup_base);
 	free(m->cgroup_base);
 	m->cgroup_base = NULL;
+	process_table_free();
 }
 
 static int
@@ -598,6 +602,52 @@ proc_judge(struct agent *a, struct proc_entry *t, size_t n,
 	return e->verdict;
 }
 
+/*
+ * The table is read at most once per event-loop iteration and shared by
+ * every agent that needs it in that iteration (a stale table only errs on
+ * the side of "not empty yet": the next reap poll reads it again).
+ */
+static struct {
+	struct proc_entry *t;
+	size_t n;
+	uint64_t iteration;
+	bool valid;
+} ptab;
+
+static int
+proc_table_get(struct manager *m, struct proc_entry **ret, size_t *ret_n)
+{
+	uint64_t it = 0;
+	bool have_it = m->event && sd_event_get_iteration(m->event, &it) >= 0;
+	int r;
+
+	if (!have_it || !ptab.valid || ptab.iteration != it) {
+		free(ptab.t);
+		ptab.t = NULL;
+		ptab.n = 0;
+		ptab.valid = false;
+		r = proc_table(&ptab.t, &ptab.n);
+		if (r < 0)
+			return r;
+		ptab.valid = have_it;
+		ptab.iteration = it;
+	}
+	for (size_t i = 0; i < ptab.n; i++)
+		ptab.t[i].verdict = 0;
+	*ret = ptab.t;
+	*ret_n = ptab.n;
+	return 0;
+}
+
+static void
+process_table_free(void)
+{
+	free(ptab.t);
+	ptab.t = NULL;
+	ptab.n = 0;
+	ptab.valid = false;
+}
+
 /* Signal every process of the agent's tree (pgid mode); returns how many. */
 static unsigned
 proc_signal_tree(struct agent *a, int sig)
@@ -608,7 +658,7 @@ proc_signal_tree(struct agent *a, int sig)
 	unsigned count = 0;
 	size_t n = 0;
 
-	if (proc_table(&t, &n) < 0)
+	if (proc_table_get(a->m, &t, &n) < 0)
 		return 0;
 	snprintf(marker, sizeof(marker), "AGENTD_NAME=%s", a->name);
 	for (size_t i = 0; i < n; i++) {
@@ -618,8 +668,84 @@ proc_signal_tree(struct agent *a, int sig)
 		if (sig > 0)
 			(void)kill(t[i].pid, sig);
 	}
-	free(t);
 	return count;
+}
+
+static int
+pid_cmp(const void *x, const void *y)
+{
+	pid_t a = *(const pid_t *)x, b = *(const pid_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Does agentd have a child that is no agent's main process? Orphans are
+ * re-parented to the subreaper's first live thread, the main thread, so
+ * its children file lists them. The file is read in page-sized pieces and
+ * an exit between two pieces may hide an entry: it is read twice and any
+ * stranger in either read counts. Unreadable: assume there are orphans.
+ */
+static bool
+have_orphans(struct manager *m)
+{
+	_cleanup_free_ pid_t *known = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t n_known = 0, cap = 0;
+	char path[64];
+
+	known = malloc((m->n_agents + 1) * sizeof(pid_t));
+	if (!known)
+		return true;
+	for (size_t i = 0; i < m->n_agents; i++)
+		if (m->agents[i]->pid > 0)
+			known[n_known++] = m->agents[i]->pid;
+	qsort(known, n_known, sizeof(pid_t), pid_cmp);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	for (int pass = 0; pass < 2; pass++) {
+		size_t len = 0;
+		ssize_t k;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return true;
+		for (;;) {
+			if (len + 4096 + 1 > cap) {
+				size_t nc = cap ? cap * 2 : 16384;
+				char *nb = realloc(buf, nc);
+
+				if (!nb) {
+					safe_close(fd);
+					return true;
+				}
+				buf = nb;
+				cap = nc;
+			}
+			k = read(fd, buf + len, cap - len - 1);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+		}
+		safe_close(fd);
+		if (k < 0)
+			return true;
+		buf[len] = '\0';
+		for (char *p = buf; *p;) {
+			char *end;
+			long v = strtol(p, &end, 10);
+			pid_t pid = (pid_t)v;
+
+			if (end == p)
+				break;
+			if (v > 0 && !bsearch(&pid, known, n_known,
+					      sizeof(pid_t), pid_cmp))
+				return true;
+			p = end;
+		}
+	}
+	return false;
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -658,7 +784,15 @@ process_kill_tree(struct agent *a, int sig)
 		return;
 	}
 	process_kill_main(a, sig);
-	proc_signal_tree(a, sig);
+	/*
+	 * The group is signalled; what left it (setsid) is found in the
+	 * process table. Once the main process is gone, its descendants
+	 * outside the group are agentd's children (subreaper), so the
+	 * table is read only if agentd has such orphans; a signal other
+	 * than SIGKILL (agentctl kill) always reads it.
+	 */
+	if (sig != SIGKILL || a->pid > 0 || have_orphans(a->m))
+		proc_signal_tree(a, sig);
 }
 
 bool
@@ -676,6 +810,13 @@ process_tree_empty(struct agent *a)
 	if (a->pgid > 0 && kill(-a->pgid, 0) == 0)
 		return false;
 	if (a->cgroup)
+		return true;
+	/*
+	 * Main process gone, group empty: what may remain left the group
+	 * (setsid, double fork) and, its ancestors being gone, was
+	 * re-parented to agentd. No orphans, nothing left.
+	 */
+	if (!have_orphans(a->m))
 		return true;
 	return proc_signal_tree(a, 0) == 0;
 }

@@ -1,5 +1,6 @@
 #!/bin/bash
-# A setsid grandchild and a double-forked daemon are gone after the stop,
+# A setsid grandchild, a double-forked daemon and a setsid shell that
+# keeps a child of its own (an orphan with a live child) are gone after the stop,
 # in cgroup mode and in process-group mode (--no-cgroup). Both modes run
 # one after the other with their own agentd.
 . "$(dirname "$0")/common.sh"
@@ -9,6 +10,7 @@ forker=$(agent_script forker '
 setsid sleep 1000 &
 echo $! >>"$PIDS"
 ( setsid sh -c "sleep 1000 & echo \$! >>\"$PIDS\"" & ) 
+setsid sh -c "echo \$\$ >>\"$PIDS\"; sleep 1000 & echo \$! >>\"$PIDS\"; wait" &
 exec sleep 1000')
 write_unit forker.agent <<EOF2
 [Agent]
@@ -21,7 +23,7 @@ run_mode() {
 	rm -f "$T/pids"
 	start_agentd "$UNITS" "$@"
 	wait_state forker running
-	wait_until eval '[ "$(wc -l <"$T/pids" 2>/dev/null)" -ge 2 ]'
+	wait_until eval '[ "$(wc -l <"$T/pids" 2>/dev/null)" -ge 4 ]'
 	local pids
 	pids=$(tr '\n' ' ' <"$T/pids")
 	for p in $pids; do
