@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 #include "agent/agent.h"
 
@@ -104,6 +105,11 @@ struct agent_loop {
 
 	/* remote messaging (agent-link.c), NULL until used */
 	struct agent_remote_ctx *remote;
+
+	/* the epoll batch being fired: agent__io_remove() clears a removed
+	 * watcher's entries so a later event of the batch never reaches it */
+	struct epoll_event *batch;
+	int batch_n;
 };
 
 /* ---- messages ------------------------------------------------------------- */
@@ -323,6 +329,9 @@ void agent__io_remove(agent_loop *l, struct agent_io *w);
 void agent__xq_push(agent_loop *l, struct agent_xq *x);
 int agent__pool_submit(agent_loop *l, struct agent_job *j);
 void agent__ready(agent *a);
+void agent__unready(agent *a);
+/* now + usec, saturated: AGENT_USEC_INFINITY (or an overflow) = never */
+uint64_t agent__deadline(uint64_t usec);
 void agent__loop_add_alive(agent_loop *l, agent *a);
 void agent__loop_remove_alive(agent_loop *l, agent *a);
 static inline bool
@@ -338,7 +347,8 @@ agent__may_touch(agent_loop *l)
 {
 	return agent__on_loop(l) ||
 	       (__atomic_load_n(&l->running, __ATOMIC_ACQUIRE) == 0 &&
-		pthread_equal(pthread_self(), l->owner));
+		pthread_equal(pthread_self(),
+			      __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE)));
 }
 
 /* engine (agent.c) */
@@ -372,6 +382,8 @@ void agent__sources_unblock(agent *a);
 /* timers and sources (agent-timer.c) */
 void agent__timers_free_all(agent *a);
 void agent__sources_free_all(agent *a);
+/* disarm every timer, stop watching every source (the agent is ending) */
+void agent__timers_sources_quiet(agent *a);
 
 /* pipelines (agent-fn.c) */
 void agent__pipeline_stage_ended(agent *a);

@@ -52,6 +52,16 @@ agent__now(void)
 	       (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t
+agent__deadline(uint64_t usec)
+{
+	uint64_t now = agent__now();
+
+	if (usec >= UINT64_MAX - now)
+		return UINT64_MAX; /* never fires */
+	return now + usec;
+}
+
 /* ---- timer heap ------------------------------------------------------------ */
 
 void
@@ -175,6 +185,10 @@ agent__io_update(agent_loop *l, struct agent_io *w, uint32_t events)
 void
 agent__io_remove(agent_loop *l, struct agent_io *w)
 {
+	/* its owner may free it now: forget it in the batch being fired */
+	for (int i = 0; i < l->batch_n; i++)
+		if (l->batch[i].data.ptr == w)
+			l->batch[i].data.ptr = NULL;
 	if (w->events == 0)
 		return;
 	(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
@@ -207,9 +221,11 @@ agent__xq_push(agent_loop *l, struct agent_xq *x)
 	l->xq_tail = x;
 	wake = !l->wake_pending;
 	l->wake_pending = true;
-	pthread_mutex_unlock(&l->xq_lock);
+	/* written under the lock: the loop cannot drain, drop the last
+	 * reference of x->a and be freed (closing wake_fd) before it */
 	if (wake)
 		loop_wake(l);
+	pthread_mutex_unlock(&l->xq_lock);
 }
 
 static void
@@ -229,9 +245,22 @@ xq_drain(agent_loop *l)
 		case XQ_SYNC_DONE:
 			agent__sync_done(x->a, x->step);
 			break;
-		case XQ_SEND:
-			(void)agent__enqueue(x->a, x->msg);
+		case XQ_SEND: {
+			int r = agent__enqueue(x->a, x->msg);
+			if (r < 0) {
+				/* refused (ended, closed, full): counted and
+				 * reported, never silently lost */
+				x->a->dropped++;
+				agent__log(x->a, 4,
+					   "message %s from another thread "
+					   "dropped: %s",
+					   x->msg->type && x->msg->type->name ?
+						   x->msg->type->name : "?",
+					   strerror(-r));
+				agent_msg_unref(x->msg);
+			}
 			break;
+		}
 		case XQ_INTERRUPT:
 			agent__interrupt_local(x->a, x->level);
 			break;
@@ -349,6 +378,30 @@ agent__ready(agent *a)
 	l->ready_tail = a;
 }
 
+/* Take a off the ready list (it is being freed). */
+void
+agent__unready(agent *a)
+{
+	agent_loop *l = a->loop;
+	agent *prev = NULL;
+
+	if (!a->in_ready)
+		return;
+	for (agent *c = l->ready_head; c; prev = c, c = c->ready_next) {
+		if (c != a)
+			continue;
+		if (prev)
+			prev->ready_next = a->ready_next;
+		else
+			l->ready_head = a->ready_next;
+		if (l->ready_tail == a)
+			l->ready_tail = prev;
+		break;
+	}
+	a->in_ready = false;
+	a->ready_next = NULL;
+}
+
 void
 agent__loop_add_alive(agent_loop *l, agent *a)
 {
@@ -387,7 +440,7 @@ agent_loop_new(agent_loop **ret)
 	if (!l)
 		return -ENOMEM;
 	l->n_ref = 1;
-	l->owner = pthread_self();
+	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELEASE);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		int r = -errno;
@@ -506,9 +559,9 @@ agent_loop_alive(agent_loop *l)
 static int
 loop_iterate(agent_loop *l, uint64_t max_wait, bool (*pred)(void *), void *arg)
 {
-	struct epoll_event evs[32];
+	struct epoll_event evs[32], *saved_batch;
 	unsigned budget = AGENT_LOOP_BUDGET;
-	int timeout, n;
+	int timeout, n, saved_n;
 
 	while (l->ready_head && budget > 0) {
 		agent *a = l->ready_head;
@@ -556,10 +609,19 @@ loop_iterate(agent_loop *l, uint64_t max_wait, bool (*pred)(void *), void *arg)
 			return -errno;
 		n = 0;
 	}
+	/* a callback may remove (and free) the watcher of a later event:
+	 * agent__io_remove() clears its entry */
+	saved_batch = l->batch; /* nested runs */
+	saved_n = l->batch_n;
+	l->batch = evs;
+	l->batch_n = n;
 	for (int i = 0; i < n; i++) {
 		struct agent_io *w = evs[i].data.ptr;
-		w->fire(w, evs[i].events);
+		if (w)
+			w->fire(w, evs[i].events);
 	}
+	l->batch = saved_batch;
+	l->batch_n = saved_n;
 	timers_run(l);
 	agent__free_all_zombies(l);
 	return 0;
@@ -585,7 +647,7 @@ agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg)
 
 	agent__tls_loop = l;
 	agent_loop_ref(l);
-	l->owner = pthread_self();
+	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELEASE);
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(&l->exit_requested, __ATOMIC_RELAXED) &&
 	       pred(arg)) {
@@ -625,7 +687,7 @@ agent_loop_iterate(agent_loop *l, uint64_t timeout_usec)
 	if (!l)
 		return -EINVAL;
 	agent__tls_loop = l;
-	l->owner = pthread_self();
+	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELEASE);
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	r = loop_iterate(l, timeout_usec, NULL, NULL);
 	__atomic_sub_fetch(&l->running, 1, __ATOMIC_ACQ_REL);

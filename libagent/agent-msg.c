@@ -539,7 +539,7 @@ agent__request_new(agent *self, const struct agent_msg_type *type,
 	r->await = w;
 	agent__tnode_init(&r->timeout, req_timeout_fire);
 	if (agent__tnode_arm(self->loop, &r->timeout,
-			     agent__now() + timeout_usec) < 0) {
+			     agent__deadline(timeout_usec)) < 0) {
 		agent_unref(self);
 		free(r);
 		return -ENOMEM;
@@ -826,7 +826,7 @@ agent_await_sleep(agent *a, uint64_t usec, agent_await_fn cb)
 	w->done_msg = agent__msg_new(a->loop);
 	agent__tnode_init(&w->tn, sleep_fire);
 	if (!w->done_msg ||
-	    agent__tnode_arm(a->loop, &w->tn, agent__now() + usec) < 0) {
+	    agent__tnode_arm(a->loop, &w->tn, agent__deadline(usec)) < 0) {
 		await_unlink(w);
 		await_free(w);
 		return -ENOMEM;

@@ -13,6 +13,7 @@
 #include "agent-internal.h"
 
 #define SOURCE_READ_MAX 65536u
+#define SOURCE_LINE_MAX 65536u /* LINES: longest line delivered whole */
 
 /* ---- timers --------------------------------------------------------------------- */
 
@@ -26,7 +27,9 @@ timer_fire(struct agent_tnode *n)
 	if (t->period) {
 		uint64_t now = agent__now();
 		uint64_t next = n->deadline + t->period;
-		if (next <= now) /* skip missed ticks, no burst */
+		if (next < n->deadline) /* saturated */
+			next = UINT64_MAX;
+		else if (next <= now) /* skip missed ticks, no burst */
 			next += ((now - next) / t->period + 1) * t->period;
 		(void)agent__tnode_arm(a->loop, n, next); /* a slot is free */
 	}
@@ -83,7 +86,7 @@ agent_timer_schedule(agent_timer *t, uint64_t delay_usec)
 		return -EINVAL;
 	if (t->tn.idx != SIZE_MAX && t->mode == AGENT_TIMER_KEEP_FIRST)
 		return 0;
-	return agent__tnode_arm(t->a->loop, &t->tn, agent__now() + delay_usec);
+	return agent__tnode_arm(t->a->loop, &t->tn, agent__deadline(delay_usec));
 }
 
 _public_ int
@@ -131,7 +134,7 @@ agent_interval_new(agent *a, agent_timer **ret, uint64_t period_usec,
 	r = timer_alloc(a, &t, AGENT_TIMER_DEBOUNCE, tag, period_usec);
 	if (r < 0)
 		return r;
-	r = agent__tnode_arm(a->loop, &t->tn, agent__now() + period_usec);
+	r = agent__tnode_arm(a->loop, &t->tn, agent__deadline(period_usec));
 	if (r < 0) {
 		agent_timer_free(t);
 		return r;
@@ -211,20 +214,24 @@ emit_lines(agent_source *s)
 
 	while (off < s->llen) {
 		char *nl = memchr(s->lbuf + off, '\n', s->llen - off);
-		size_t n;
+		size_t n = nl ? (size_t)(nl - (s->lbuf + off)) : s->llen - off;
+		size_t skip = 1;
 
-		if (!nl)
+		if (n > SOURCE_LINE_MAX) {
+			/* a longer line is delivered in chunks of the cap */
+			n = SOURCE_LINE_MAX;
+			skip = 0;
+		} else if (!nl)
 			break;
 		if (!room(s->a)) {
 			drained = false;
 			break;
 		}
-		n = (size_t)(nl - (s->lbuf + off));
 		if (emit(s, s->lbuf + off, n) < 0) {
 			drained = false;
 			break;
 		}
-		off += n + 1;
+		off += n + skip;
 	}
 	if (off > 0) {
 		memmove(s->lbuf, s->lbuf + off, s->llen - off);
@@ -368,6 +375,15 @@ agent_source_free(agent_source *s)
 		close(s->io.fd);
 	free(s->lbuf);
 	free(s);
+}
+
+void
+agent__timers_sources_quiet(agent *a)
+{
+	for (struct agent_timer *t = a->timers; t; t = t->next)
+		agent__tnode_disarm(a->loop, &t->tn);
+	for (agent_source *s = a->sources; s; s = s->next)
+		agent__io_remove(a->loop, &s->io);
 }
 
 void

@@ -119,8 +119,16 @@ agent_free(agent *a)
 	/* messages go back to the loop's free list */
 	if (!saved)
 		agent__tls_loop = l;
+	/* never left on the loop's ready list */
+	agent__unready(a);
 	if (a->phase == PHASE_CREATED && a->has_pending)
 		agent__step_free(&a->pending, a);
+	/* a never-started agent owns what was attached to it (an ended one
+	 * has nothing left here) */
+	agent__timers_free_all(a);
+	agent__sources_free_all(a);
+	agent__cancel_outgoing(a);
+	agent__pipelines_free_all(a);
 	agent__mailbox_free(a);
 	if (a->result && a->result_free)
 		a->result_free(a->result);
@@ -150,9 +158,14 @@ agent_unref(agent *a)
 	return NULL;
 }
 
+static agent_msg *interrupt_msg(agent *a);
+static void arm_grace(agent *a);
+
 _public_ int
 agent_start(agent *a)
 {
+	int level;
+
 	if (!a)
 		return -EINVAL;
 	if (a->phase != PHASE_CREATED)
@@ -161,6 +174,19 @@ agent_start(agent *a)
 	agent_ref(a); /* the loop's reference, dropped when it ends */
 	agent__loop_add_alive(a->loop, a);
 	agent__ready(a);
+	/* replay an interrupt requested before the start */
+	level = __atomic_load_n(&a->level, __ATOMIC_RELAXED);
+	if (level >= AGENT_LEVEL_ABORT) {
+		/* aborted before it ran: no on_interrupt, no finalize */
+		a->began = true;
+		end_begin(a, AGENT_EXIT_ABORTED, 0, true);
+	} else if (level >= AGENT_LEVEL_FLAG) {
+		arm_grace(a);
+	} else if (level > 0) {
+		agent_msg *m = interrupt_msg(a);
+		if (m && agent__enqueue(a, m) < 0)
+			agent_msg_unref(m);
+	}
 	return 0;
 }
 
@@ -173,7 +199,9 @@ agent_spawn(agent *parent, agent **ret, int group, const struct agent_def *def,
 
 	if (!parent || !def)
 		return -EINVAL;
-	if (parent->phase != PHASE_RUNNING && parent->phase != PHASE_CREATED)
+	if (parent->phase == PHASE_CREATED)
+		return -EINVAL; /* a never-started parent cannot own children */
+	if (parent->phase != PHASE_RUNNING)
 		return -EPIPE;
 	r = agent_alloc(&a, parent->loop, def, self);
 	if (r < 0)
@@ -372,6 +400,11 @@ agent_do_next(agent *a, agent_step step)
 	if (a->phase == PHASE_ENDED || a->phase == PHASE_ENDING) {
 		agent__step_free(&step, a);
 		return -ESRCH;
+	}
+	if (a->phase == PHASE_CREATED) {
+		/* not on the loop yet: its first step is begin() */
+		agent__step_free(&step, a);
+		return -EINVAL;
 	}
 	set_pending(a, step);
 	return 0;
@@ -762,10 +795,25 @@ dispatch(agent *a, agent_msg *m)
 
 /* ---- interruption --------------------------------------------------------------- */
 
+/* The grace deadline runs from the first FLAG the agent sees, whatever
+ * it is doing (a sync state too); armed once. */
+static void
+arm_grace(agent *a)
+{
+	uint64_t grace;
+
+	if (a->grace.idx != SIZE_MAX || a->phase != PHASE_RUNNING)
+		return;
+	grace = a->grace_usec ? a->grace_usec
+	      : a->def->grace_usec ? a->def->grace_usec
+				   : AGENT_GRACE_DEFAULT_USEC;
+	if (agent__tnode_arm(a->loop, &a->grace, agent__deadline(grace)) < 0)
+		agent__log(a, 7, "no memory for the grace deadline");
+}
+
 static void
 flag_begin(agent *a)
 {
-	uint64_t grace;
 	agent_step s;
 
 	a->flag_handled = true;
@@ -777,11 +825,7 @@ flag_begin(agent *a)
 	}
 	leave_state(a);
 	agent__mailbox_drop_all(a, -ECANCELED);
-	grace = a->grace_usec ? a->grace_usec
-	      : a->def->grace_usec ? a->def->grace_usec
-				   : AGENT_GRACE_DEFAULT_USEC;
-	if (agent__tnode_arm(a->loop, &a->grace, agent__now() + grace) < 0)
-		agent__log(a, 7, "no memory for the grace deadline");
+	arm_grace(a);
 	s = a->def->on_interrupt ? a->def->on_interrupt(a, AGENT_LEVEL_FLAG)
 				 : agent_stop();
 	set_pending(a, s);
@@ -818,6 +862,7 @@ agent__interrupt_local(agent *a, int level)
 	}
 	a->interrupted = true;
 	if (level < AGENT_LEVEL_ABORT) {
+		arm_grace(a);
 		agent__ready(a);
 		return;
 	}
@@ -841,7 +886,7 @@ agent_interrupt(agent *a, enum agent_level level)
 	if (level != AGENT_LEVEL_EVENT && level != AGENT_LEVEL_FLAG &&
 	    level != AGENT_LEVEL_ABORT)
 		return -EINVAL;
-	if (a->phase == PHASE_ENDED)
+	if (__atomic_load_n(&a->phase, __ATOMIC_ACQUIRE) == PHASE_ENDED)
 		return -ESRCH;
 	if (!agent__may_touch(a->loop)) {
 		struct agent_xq *x = calloc(1, sizeof(*x));
@@ -892,10 +937,10 @@ end_begin(agent *a, int reason, int err, bool aborting)
 	leave_state(a);
 	a->closed = true;
 	agent__mailbox_drop_all(a, -EPIPE);
-	agent__timers_free_all(a);
-	agent__sources_free_all(a);
+	/* timers and sources go quiet; they, and the pipelines, stay valid
+	 * for finalize and are freed after it (finish_end) */
+	agent__timers_sources_quiet(a);
 	agent__cancel_outgoing(a);
-	agent__pipelines_free_all(a);
 	if (a->on_end)
 		a->on_end(a); /* link: STOPPING */
 	if (a->child_head) {
@@ -924,11 +969,12 @@ finish_end(agent *a)
 	agent__tnode_disarm(l, &a->grace);
 	if (a->reason != AGENT_EXIT_ABORTED && a->def->finalize)
 		a->def->finalize(a, (enum agent_exit_reason)a->reason);
-	a->phase = PHASE_ENDED;
+	__atomic_store_n(&a->phase, PHASE_ENDED, __ATOMIC_RELEASE);
 	agent__mailbox_drop_all(a, -EPIPE);
 	agent__timers_free_all(a);
 	agent__sources_free_all(a);
 	agent__cancel_outgoing(a);
+	agent__pipelines_free_all(a);
 	agent__loop_remove_alive(l, a);
 	if (a->on_end)
 		a->on_end(a); /* link: EXIT_REPORT */

@@ -67,6 +67,8 @@ typedef struct agent_pipeline agent_pipeline;
 
 #define AGENT_USEC_PER_MSEC	1000ULL
 #define AGENT_USEC_PER_SEC	1000000ULL
+/* Delays saturate: AGENT_USEC_INFINITY (or any delay that would overflow
+ * the monotonic clock) means never (sleeps, timers, request timeouts). */
 #define AGENT_USEC_INFINITY	UINT64_MAX
 #define AGENT_TOPIC_MAX		64 /* topic and publisher names */
 
@@ -93,8 +95,12 @@ void agent_log_set(agent_log_fn fn, void *userdata);
 int agent_loop_new(agent_loop **ret);
 agent_loop *agent_loop_ref(agent_loop *l);
 /* Drop a reference. Every agent holds a reference to its loop, so the
- * loop lives while agents (alive or not) are referenced; the last unref
- * joins the worker threads and frees everything. */
+ * loop lives while agents (alive or not) are referenced; in particular an
+ * agent that is alive (started, not ended) keeps its loop alive, and the
+ * last agent_loop_unref() does NOT free the loop then: end (or abort with
+ * agent_interrupt()) the agents and run the loop until agent_loop_alive()
+ * is 0. Only the last reference of all joins the worker threads and
+ * frees everything. */
 agent_loop *agent_loop_unref(agent_loop *l);
 
 /*
@@ -133,18 +139,24 @@ int agent_new(agent **ret, agent_loop *loop, const struct agent_def *def,
  * stopped at once. The child's end is delivered to the parent as an
  * agent_type_exit message (or to agent_await_child()). ret may be NULL;
  * otherwise the caller gets a reference. Returns 0, -ENOMEM, -EPIPE if
- * the parent has ended, -EINVAL.
+ * the parent is ending or has ended, -EINVAL (also when the parent was
+ * never started: only a started agent owns children).
  */
 int agent_spawn(agent *parent, agent **ret, int group,
 		const struct agent_def *def, void *self);
 
 agent *agent_ref(agent *a);
 /* Drop a reference. An agent that is alive keeps itself referenced by its
- * loop until it ends; unref never stops an agent. */
+ * loop until it ends; unref never stops an agent. A never-started agent
+ * owns what was attached to it: its last unref frees its timers, sources,
+ * pipelines and outgoing requests. */
 agent *agent_unref(agent *a);
 
 /* Start a created agent: begin() runs on the next loop iteration.
- * Returns 0, -EALREADY. */
+ * An interrupt requested before the start is replayed now: EVENT is
+ * queued (on_interrupt(EVENT) after begin), FLAG runs on_interrupt(FLAG)
+ * instead of begin, ABORT ends the agent at once as ABORTED (neither
+ * on_interrupt nor finalize runs). Returns 0, -EALREADY. */
 int agent_start(agent *a);
 
 /*
@@ -158,7 +170,11 @@ int agent_run(agent *a);
 /* Interrupt at a level (enum agent_level). Levels are cumulative and only
  * go up: a FLAG after an EVENT upgrades it. Loop thread, or any thread:
  * from another thread the request is queued and the loop woken. Returns
- * 0, -ESRCH if the agent has already ended, -EINVAL. */
+ * 0, -ESRCH if the agent has already ended, -EINVAL. On an agent not yet
+ * started the level is stored and replayed by agent_start(). The grace
+ * deadline (def->grace_usec) runs from the first FLAG, also while a sync
+ * state runs: past it the agent is aborted (a sync state's result is
+ * discarded when its worker returns). */
 int agent_interrupt(agent *a, enum agent_level level);
 
 /* Stop this agent's children as on shutdown (ordered groups) without
@@ -204,7 +220,8 @@ void *agent_take_result(agent *a);
  * Schedule a transition from a handler, hook or timer: the step runs
  * before the next queued message (crb's do_next; the last call wins, an
  * earlier pending step is dropped and its data freed). step's data is
- * owned by the agent from now on. Returns 0, -ESRCH (ended).
+ * owned by the agent from now on. Returns 0, -ESRCH (ending or ended),
+ * -EINVAL (never started: its first step is begin(); step is freed).
  */
 int agent_do_next(agent *a, agent_step step);
 
@@ -540,7 +557,9 @@ int agent_interval_new(agent *a, agent_timer **ret, uint64_t period_usec,
 
 /* ---- sources (crb: StreamSession, Drainer) ------------------------------- */
 
-#define AGENT_SOURCE_LINES	0x1u /* one message per line (no '\n') */
+/* one message per line (no '\n'); a line longer than 64 KiB is delivered
+ * in 64 KiB chunks (the source never buffers more) */
+#define AGENT_SOURCE_LINES	0x1u
 #define AGENT_SOURCE_OWN_FD	0x2u /* close fd when the source is freed */
 
 /*
