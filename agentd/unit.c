@@ -11,11 +11,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -935,23 +938,37 @@ int
 unit_set_add_file(struct unit_set *s, const char *path)
 {
 	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
 	size_t len = 0;
-	FILE *f;
-	int r;
 
-	f = fopen(path, "re");
-	if (!f)
+	/* O_NONBLOCK: a FIFO (or a device) named *.agent must not hang
+	 * agentd; it is refused below, before any read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
 		return unit_errorf(s, path, 0, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return unit_errorf(s, path, 0, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return unit_errorf(s, path, 0, "not a regular file");
+	if (st.st_size > UNIT_FILE_MAX)
+		return unit_errorf(s, path, 0, "file too large (more than %d bytes)",
+				   UNIT_FILE_MAX);
 	buf = malloc(UNIT_FILE_MAX + 1);
-	if (!buf) {
-		fclose(f);
+	if (!buf)
 		return -ENOMEM;
+	while (len < UNIT_FILE_MAX + 1) {
+		ssize_t n = read(fd, buf + len, UNIT_FILE_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return unit_errorf(s, path, 0, "read error: %s",
+					   strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
 	}
-	len = fread(buf, 1, UNIT_FILE_MAX + 1, f);
-	r = ferror(f);
-	fclose(f);
-	if (r)
-		return unit_errorf(s, path, 0, "read error");
 	if (len > UNIT_FILE_MAX)
 		return unit_errorf(s, path, 0, "file too large (more than %d bytes)",
 				   UNIT_FILE_MAX);
@@ -992,56 +1009,91 @@ group_index(const struct unit_set *s, const char *name)
 	return SIZE_MAX;
 }
 
+static int
+cmp_agent_key(const void *key, const void *x)
+{
+	const struct unit_agent *a = *(struct unit_agent *const *)x;
+
+	return strcmp(key, a->name);
+}
+
+/* Only after s->agents is sorted by name (unit_set_validate). */
 static size_t
 agent_index(const struct unit_set *s, const char *name)
 {
-	for (size_t i = 0; i < s->n_agents; i++)
-		if (strcmp(s->agents[i]->name, name) == 0)
-			return i;
-	return SIZE_MAX;
+	struct unit_agent **p;
+
+	if (s->n_agents == 0)
+		return SIZE_MAX;
+	p = bsearch(name, s->agents, s->n_agents, sizeof(*s->agents),
+		    cmp_agent_key);
+	return p ? (size_t)(p - s->agents) : SIZE_MAX;
 }
 
-/* DFS colouring: 0 white, 1 on stack, 2 done. Reports each cycle once. */
+/* Reports the cycle stack[d..depth] -> stack[d]; the text is built here,
+ * only when a cycle is found. */
 static int
-check_cycles_from(struct unit_set *s, size_t i, unsigned char *colour,
-		  size_t *stack, size_t depth)
+report_cycle(struct unit_set *s, const size_t *stack, size_t depth, size_t j)
 {
-	struct unit_agent *a = s->agents[i];
+	struct unit_agent *a = s->agents[stack[depth]];
+	char cyc[1024] = "";
+	size_t d = depth + 1;
+
+	while (d > 0 && stack[d - 1] != j)
+		d--;
+	for (size_t m = d - 1; m <= depth; m++) {
+		strncat(cyc, s->agents[stack[m]]->name,
+			sizeof(cyc) - strlen(cyc) - 1);
+		strncat(cyc, " -> ", sizeof(cyc) - strlen(cyc) - 1);
+	}
+	strncat(cyc, s->agents[j]->name, sizeof(cyc) - strlen(cyc) - 1);
+	return unit_errorf(s, a->path, a->after_line, "dependency cycle: %s",
+			   cyc);
+}
+
+/*
+ * DFS colouring: 0 white, 1 on stack, 2 done. Reports each cycle once.
+ * Iterative: stack[] holds the path, edge[] the next After= index to visit
+ * at each depth (both n_agents long: a path never repeats an agent), so a
+ * chain of any length costs no C stack.
+ */
+static int
+check_cycles_from(struct unit_set *s, size_t root, unsigned char *colour,
+		  size_t *stack, size_t *edge)
+{
+	size_t depth = 0;
 	int r;
 
-	colour[i] = 1;
-	stack[depth] = i;
-	for (size_t k = 0; k < a->n_after; k++) {
-		size_t j = agent_index(s, a->after[k]);
+	colour[root] = 1;
+	stack[0] = root;
+	edge[0] = 0;
+	for (;;) {
+		struct unit_agent *a = s->agents[stack[depth]];
+		size_t j;
 
+		if (edge[depth] >= a->n_after) {
+			colour[stack[depth]] = 2;
+			if (depth == 0)
+				return 0;
+			depth--;
+			continue;
+		}
+		j = agent_index(s, a->after[edge[depth]++]);
 		if (j == SIZE_MAX)
 			continue;
 		if (colour[j] == 1) {
-			char cyc[1024] = "";
-			size_t d = depth + 1;
-
-			while (d > 0 && stack[d - 1] != j)
-				d--;
-			for (size_t m = d - 1; m <= depth; m++) {
-				strncat(cyc, s->agents[stack[m]]->name,
-					sizeof(cyc) - strlen(cyc) - 1);
-				strncat(cyc, " -> ", sizeof(cyc) - strlen(cyc) - 1);
-			}
-			strncat(cyc, s->agents[j]->name, sizeof(cyc) - strlen(cyc) - 1);
-			r = unit_errorf(s, a->path, a->after_line,
-					"dependency cycle: %s", cyc);
+			r = report_cycle(s, stack, depth, j);
 			if (r < 0)
 				return r;
 			continue;
 		}
 		if (colour[j] == 0) {
-			r = check_cycles_from(s, j, colour, stack, depth + 1);
-			if (r < 0)
-				return r;
+			colour[j] = 1;
+			depth++;
+			stack[depth] = j;
+			edge[depth] = 0;
 		}
 	}
-	colour[i] = 2;
-	return 0;
 }
 
 int
@@ -1049,6 +1101,7 @@ unit_set_validate(struct unit_set *s)
 {
 	_cleanup_free_ unsigned char *colour = NULL;
 	_cleanup_free_ size_t *stack = NULL;
+	_cleanup_free_ size_t *edge = NULL;
 	int r;
 
 	if (!unit_set_find_group(s, UNIT_DEFAULT_GROUP)) {
@@ -1086,7 +1139,8 @@ unit_set_validate(struct unit_set *s)
 				return r;
 		}
 		for (size_t k = 0; k < a->n_after; k++) {
-			struct unit_agent *b = unit_set_find_agent(s, a->after[k]);
+			size_t bi = agent_index(s, a->after[k]);
+			struct unit_agent *b = bi == SIZE_MAX ? NULL : s->agents[bi];
 			size_t gb;
 
 			if (!b) {
@@ -1111,11 +1165,12 @@ unit_set_validate(struct unit_set *s)
 		return 0;
 	colour = calloc(s->n_agents, 1);
 	stack = calloc(s->n_agents + 1, sizeof(size_t));
-	if (!colour || !stack)
+	edge = calloc(s->n_agents + 1, sizeof(size_t));
+	if (!colour || !stack || !edge)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_agents; i++)
 		if (colour[i] == 0) {
-			r = check_cycles_from(s, i, colour, stack, 0);
+			r = check_cycles_from(s, i, colour, stack, edge);
 			if (r < 0)
 				return r;
 		}

@@ -311,6 +311,52 @@ test_cycle(void **state)
 	unit_set_free(s);
 }
 
+/* A 20,000-agent After= chain: the cycle check must not recurse per agent
+ * (it used to overflow the stack: SIGSEGV in --check and on reload). */
+#define DEEP_CHAIN 20000
+
+static struct unit_set *
+deep_chain(bool close_cycle)
+{
+	struct unit_set *s = unit_set_new();
+
+	assert_non_null(s);
+	for (int i = 0; i < DEEP_CHAIN; i++) {
+		char path[64], text[128];
+
+		snprintf(path, sizeof(path), "/u/a%05d.agent", i);
+		if (i > 0)
+			snprintf(text, sizeof(text),
+				 "[Agent]\nExecStart=/bin/true\nAfter=a%05d\n",
+				 i - 1);
+		else if (close_cycle)
+			snprintf(text, sizeof(text),
+				 "[Agent]\nExecStart=/bin/true\nAfter=a%05d\n",
+				 DEEP_CHAIN - 1);
+		else
+			snprintf(text, sizeof(text),
+				 "[Agent]\nExecStart=/bin/true\n");
+		assert_int_equal(unit_set_add_string(s, path, text), 0);
+	}
+	assert_int_equal(unit_set_validate(s), 0);
+	return s;
+}
+
+static void
+test_deep_chain(void **state)
+{
+	struct unit_set *s = deep_chain(false);
+
+	dump_errors(s);
+	assert_int_equal(s->n_errors, 0);
+	unit_set_free(s);
+
+	s = deep_chain(true);
+	assert_int_equal(s->n_errors, 1);
+	assert_error(s, "dependency cycle: a00000 -> a19999 -> a19998");
+	unit_set_free(s);
+}
+
 static void
 test_after_later_group(void **state)
 {
@@ -443,6 +489,32 @@ test_load_dir(void **state)
 	assert_int_equal(unit_set_load_dir(dir, &s), -ENOENT);
 }
 
+/* A FIFO (or a directory) named *.agent is refused with a message; opening
+ * the FIFO used to block agentd forever (load and reload). */
+static void
+test_load_fifo(void **state)
+{
+	char dir[] = "/tmp/tu.XXXXXX";
+	char fifo[256], sub[256];
+	struct unit_set *s = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/f.agent", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(sub, sizeof(sub), "%s/d.agent", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+
+	assert_int_equal(unit_set_load_dir(dir, &s), 0);
+	assert_error(s, "/f.agent: not a regular file");
+	assert_error(s, "/d.agent: not a regular file");
+	assert_int_equal(s->n_agents, 0);
+	unit_set_free(s);
+
+	unlink(fifo);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -458,6 +530,8 @@ main(void)
 		cmocka_unit_test(test_split_words),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_load_dir),
+		cmocka_unit_test(test_deep_chain),
+		cmocka_unit_test(test_load_fifo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
