@@ -221,6 +221,25 @@ int nng_guard_init(struct nng_guard *g);
 void nng_guard_done(struct nng_guard *g);
 void nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev);
 
+/* ---- sends a pipe cannot take yet (sendq.c) ------------------------------ */
+
+struct sendq_item;
+struct sendq {
+	sd_event *event;
+	nng_socket sock;
+	const char *what;       /* for logs: "control", "link" */
+	struct sendq_item *head;
+	size_t n;
+	sd_event_source *timer;
+};
+/* Send msg (its pipe already set, or in its header) or queue it behind
+ * what waits for the same pipe. Takes msg in every case. 0 or -errno
+ * (-ENOBUFS: queue full; the message is dropped). */
+int sendq_send(struct sendq *q, uint32_t pipe, nng_msg *msg);
+void sendq_flush(struct sendq *q);
+/* Drop whatever still waits. */
+void sendq_done(struct sendq *q);
+
 /* ---- the manager -------------------------------------------------------- */
 
 enum manager_phase {
@@ -260,6 +279,7 @@ struct manager {
 	struct nng_guard ctl_guard;
 	sd_event_source *ctl_src;
 	struct pending_ctl *pending;
+	struct sendq ctl_out;       /* replies waiting for their pipe */
 	struct ctl_watch *watches;  /* parked long polls, newest first */
 	size_t n_watches;
 	sd_event_source *watch_defer; /* answers what became ready */
@@ -269,6 +289,7 @@ struct manager {
 	nng_socket link_sock;
 	bool link_open;
 	struct nng_guard link_guard;
+	struct sendq link_out;      /* messages waiting for their pipe */
 	sd_event_source *link_src;
 
 	/* notify */

@@ -28,145 +28,25 @@
 #define PENDING_MAX	1024
 #define PENDING_TTL	(10 * USEC_PER_MINUTE)
 
-/*
- * Replies that could not leave at once. rep0 (nng 1.5.2) sends one message
- * per pipe at a time and has no send buffer: a non-blocking send to a pipe
- * still writing the previous reply fails with NNG_EAGAIN. That happens to
- * a client that asks again as soon as it has its answer (the long polls of
- * `agentctl watch`), so such replies wait here, in order per pipe, and are
- * retried every OUT_RETRY until OUT_TTL.
- */
-#define OUT_MAX		4096
-#define OUT_TTL		(5 * USEC_PER_SEC)
-#define OUT_RETRY	(1 * USEC_PER_MSEC)
-
-struct ctl_out {
-	struct ctl_out *next;
-	nng_msg *msg;
-	usec_t deadline;
-};
-
-static struct ctl_out *out_head, **out_tail = &out_head;
-static size_t out_n;
-static sd_event_source *out_timer;
-
-static uint32_t
-msg_pipe_id(nng_msg *msg)
-{
-	const uint8_t *h = nng_msg_header(msg);
-
-	if (nng_msg_header_len(msg) < 4)
-		return 0;
-	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-	       (uint32_t)h[2] << 8 | h[3];
-}
-
-static int out_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Send what can go now; keep the order of replies to one pipe. */
-static void
-ctl_out_flush(struct manager *m)
-{
-	struct ctl_out **pp = &out_head;
-	uint32_t busy[64];
-	size_t n_busy = 0;
-	usec_t now = now_usec();
-	int rv;
-
-	while (*pp) {
-		struct ctl_out *o = *pp;
-		uint32_t id = msg_pipe_id(o->msg);
-		bool skip = false;
-
-		for (size_t i = 0; i < n_busy && !skip; i++)
-			skip = busy[i] == id;
-		if (skip) {
-			pp = &o->next;
-			continue;
-		}
-		rv = nng_sendmsg(m->ctl_sock, o->msg, NNG_FLAG_NONBLOCK);
-		if (rv == NNG_EAGAIN && now < o->deadline) {
-			if (n_busy == ELEMENTSOF(busy))
-				break;
-			busy[n_busy++] = id;
-			pp = &o->next;
-			continue;
-		}
-		if (rv != 0) {
-			log_debug("control: cannot send a reply: %s",
-				  nng_strerror(rv));
-			nng_msg_free(o->msg);
-		}
-		*pp = o->next;
-		free(o);
-		out_n--;
-	}
-	/* the tail is the last element left */
-	out_tail = &out_head;
-	while (*out_tail)
-		out_tail = &(*out_tail)->next;
-	if (!out_head) {
-		if (out_timer)
-			sd_event_source_set_enabled(out_timer, SD_EVENT_OFF);
-		return;
-	}
-	if (!out_timer) {
-		if (sd_event_add_time_relative(m->event, &out_timer,
-					       CLOCK_MONOTONIC, OUT_RETRY, 0,
-					       out_timer_cb, m) < 0)
-			log_warnx("control: no timer for queued replies");
-		return;
-	}
-	sd_event_source_set_time_relative(out_timer, OUT_RETRY);
-	sd_event_source_set_enabled(out_timer, SD_EVENT_ONESHOT);
-}
-
-static int
-out_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	ctl_out_flush(userdata);
-	return 0;
-}
-
-static void
-ctl_out_free_all(void)
-{
-	struct ctl_out *o;
-
-	while ((o = out_head)) {
-		out_head = o->next;
-		nng_msg_free(o->msg);
-		free(o);
-	}
-	out_tail = &out_head;
-	out_n = 0;
-	out_timer = sd_event_source_disable_unref(out_timer);
-}
-
-/* Takes msg in every case. */
+/* Takes msg in every case; a pipe still busy with the previous reply
+ * gets this one later (sendq.c). */
 static void
 ctl_send(struct manager *m, const void *hdr, size_t hdr_len, nng_msg *msg)
 {
-	struct ctl_out *o;
+	const uint8_t *h = hdr;
+	uint32_t pipe = 0;
 	int rv = nng_msg_header_append(msg, hdr, hdr_len);
 
-	if (rv == 0 && !out_head)
-		rv = nng_sendmsg(m->ctl_sock, msg, NNG_FLAG_NONBLOCK);
-	else if (rv == 0)
-		rv = NNG_EAGAIN; /* behind the queue */
-	if (rv == 0)
-		return;
-	if (rv == NNG_EAGAIN && out_n < OUT_MAX && (o = calloc(1, sizeof(*o)))) {
-		o->msg = msg;
-		o->deadline = usec_add(now_usec(), OUT_TTL);
-		*out_tail = o;
-		out_tail = &o->next;
-		out_n++;
-		ctl_out_flush(m);
+	if (rv != 0) {
+		log_debug("control: cannot send a reply: %s", nng_strerror(rv));
+		nng_msg_free(msg);
 		return;
 	}
-	log_debug("control: cannot send a reply: %s", nng_strerror(rv));
-	nng_msg_free(msg);
+	if (hdr_len >= 4) /* the rep0 backtrace starts with the pipe id */
+		pipe = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+		       (uint32_t)h[2] << 8 | h[3];
+	if (sendq_send(&m->ctl_out, pipe, msg) < 0)
+		log_debug("control: a reply was dropped");
 }
 
 static void
@@ -1019,6 +899,8 @@ control_open(struct manager *m)
 	if (rv != 0)
 		return proto_errno_from_nng(rv);
 	m->ctl_open = true;
+	m->ctl_out = (struct sendq){ .event = m->event, .sock = m->ctl_sock,
+				     .what = "control" };
 	if ((rv = nng_socket_set_size(m->ctl_sock, NNG_OPT_RECVMAXSZ,
 				      PROTO_MSG_MAX)) != 0 ||
 	    (rv = nng_pipe_notify(m->ctl_sock, NNG_PIPE_EV_ADD_PRE, ctl_pipe_cb,
@@ -1059,9 +941,9 @@ control_close(struct manager *m)
 	m->n_watches = 0;
 	m->watch_defer = sd_event_source_disable_unref(m->watch_defer);
 	m->watch_timer = sd_event_source_disable_unref(m->watch_timer);
-	if (out_head)
-		ctl_out_flush(m);
-	ctl_out_free_all();
+	if (m->ctl_out.head)
+		sendq_flush(&m->ctl_out);
+	sendq_done(&m->ctl_out);
 	m->ctl_src = sd_event_source_disable_unref(m->ctl_src);
 	nng_guard_close(&m->ctl_guard);
 	if (m->ctl_open) {

@@ -140,12 +140,10 @@ link_send(struct manager *m, uint32_t pipe_id, nng_msg *msg)
 	int rv;
 
 	nng_msg_set_pipe(msg, p);
-	rv = nng_sendmsg(m->link_sock, msg, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		nng_msg_free(msg);
-		return proto_errno_from_nng(rv);
-	}
-	return 0;
+	/* pair1 has no room for a second message while it hands the first
+	 * to its pipe: queue it rather than lose it (sendq.c) */
+	rv = sendq_send(&m->link_out, pipe_id, msg);
+	return rv;
 }
 
 int
@@ -414,6 +412,8 @@ link_open(struct manager *m)
 	if (rv != 0)
 		return proto_errno_from_nng(rv);
 	m->link_open = true;
+	m->link_out = (struct sendq){ .event = m->event, .sock = m->link_sock,
+				      .what = "link" };
 	if ((rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_REM_POST,
 				  link_pipe_cb, m)) != 0 ||
 	    (rv = nng_socket_set_size(m->link_sock, NNG_OPT_RECVMAXSZ,
@@ -434,6 +434,9 @@ void
 link_close(struct manager *m)
 {
 	m->link_src = sd_event_source_disable_unref(m->link_src);
+	if (m->link_out.head)
+		sendq_flush(&m->link_out);
+	sendq_done(&m->link_out);
 	nng_guard_close(&m->link_guard);
 	if (m->link_open) {
 		nng_close(m->link_sock);

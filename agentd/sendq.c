@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sendq.c - messages a socket cannot take yet. rep0 and pair1 (nng 1.5.2)
+ * write one message per pipe at a time and have no send buffer: a
+ * non-blocking send to a pipe still writing the previous message fails
+ * with NNG_EAGAIN. That happens whenever agentd sends twice in a row to
+ * one peer (a watcher asking again as soon as it has its answer; a link
+ * that gets HELLO_ACK and then a PEER_STATE). Such messages wait here, in
+ * order per pipe, retried every SENDQ_RETRY until SENDQ_TTL.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "macro.h"
+
+#define SENDQ_MAX	4096
+#define SENDQ_TTL	(5 * USEC_PER_SEC)
+#define SENDQ_RETRY	(1 * USEC_PER_MSEC)
+
+struct sendq_item {
+	struct sendq_item *next;
+	nng_msg *msg;
+	uint32_t pipe;
+	usec_t deadline;
+};
+
+static int sendq_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+void
+sendq_flush(struct sendq *q)
+{
+	struct sendq_item **pp = &q->head;
+	uint32_t busy[64];
+	size_t n_busy = 0;
+	usec_t now = now_usec();
+	int rv;
+
+	while (*pp) {
+		struct sendq_item *o = *pp;
+		bool skip = false;
+
+		for (size_t i = 0; i < n_busy && !skip; i++)
+			skip = busy[i] == o->pipe;
+		if (skip) {
+			pp = &o->next;
+			continue;
+		}
+		rv = nng_sendmsg(q->sock, o->msg, NNG_FLAG_NONBLOCK);
+		if (rv == NNG_EAGAIN && now < o->deadline) {
+			if (n_busy == ELEMENTSOF(busy))
+				break;
+			busy[n_busy++] = o->pipe;
+			pp = &o->next;
+			continue;
+		}
+		if (rv != 0) {
+			log_debug("%s: cannot send to pipe %u: %s", q->what,
+				  o->pipe, nng_strerror(rv));
+			nng_msg_free(o->msg);
+		}
+		*pp = o->next;
+		free(o);
+		q->n--;
+	}
+	if (!q->head) {
+		if (q->timer)
+			sd_event_source_set_enabled(q->timer, SD_EVENT_OFF);
+		return;
+	}
+	if (!q->timer) {
+		if (sd_event_add_time_relative(q->event, &q->timer,
+					       CLOCK_MONOTONIC, SENDQ_RETRY, 0,
+					       sendq_timer_cb, q) < 0)
+			log_warnx("%s: no timer for queued messages", q->what);
+		return;
+	}
+	sd_event_source_set_time_relative(q->timer, SENDQ_RETRY);
+	sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+}
+
+static int
+sendq_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	sendq_flush(userdata);
+	return 0;
+}
+
+int
+sendq_send(struct sendq *q, uint32_t pipe, nng_msg *msg)
+{
+	struct sendq_item *o, **tail;
+	bool queued = false;
+	int rv;
+
+	for (o = q->head; o && !queued; o = o->next)
+		queued = o->pipe == pipe;
+	rv = queued ? NNG_EAGAIN : nng_sendmsg(q->sock, msg, NNG_FLAG_NONBLOCK);
+	if (rv == 0)
+		return 0;
+	if (rv != NNG_EAGAIN || q->n >= SENDQ_MAX ||
+	    !(o = calloc(1, sizeof(*o)))) {
+		nng_msg_free(msg);
+		return rv == NNG_EAGAIN ? -ENOBUFS : proto_errno_from_nng(rv);
+	}
+	o->msg = msg;
+	o->pipe = pipe;
+	o->deadline = usec_add(now_usec(), SENDQ_TTL);
+	for (tail = &q->head; *tail; tail = &(*tail)->next)
+		;
+	*tail = o;
+	q->n++;
+	sendq_flush(q);
+	return 0;
+}
+
+void
+sendq_done(struct sendq *q)
+{
+	struct sendq_item *o;
+
+	while ((o = q->head)) {
+		q->head = o->next;
+		nng_msg_free(o->msg);
+		free(o);
+	}
+	q->n = 0;
+	q->timer = sd_event_source_disable_unref(q->timer);
+}
