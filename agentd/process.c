@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -269,24 +270,21 @@ cgroup2_mount(char *buf, size_t size)
 	return r;
 }
 
-/* Is pid an agentd (its comm)? */
-static bool
-pid_is_agentd(pid_t pid)
-{
-	char path[64], comm[32];
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (read_small_file(path, comm, sizeof(comm)) <= 0)
-		return false;
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "agentd") == 0;
-}
+/*
+ * Each agentd holds flock(LOCK_EX) on its own agentd.PID directory for its
+ * whole life (the fd is O_CLOEXEC, never closed; the kernel drops the lock
+ * when agentd dies, however it dies). That, not the PID or /proc/PID/comm,
+ * says "this agentd is gone": a second agentd sharing the parent cgroup
+ * must never touch a live agentd's agents.
+ */
+static int cgroup_lock_fd = -1;
 
 /*
  * The cgroups of an agentd that died without cleaning up (SIGKILL): its
  * agents' main processes died with it (PR_SET_PDEATHSIG), but their
  * descendants may live on in the agents' cgroups. Kill them and remove the
- * cgroups. Only agentd.PID directories whose PID is no agentd are touched.
+ * cgroups. Only agentd.PID directories that no live agentd holds locked
+ * (LOCK_EX|LOCK_NB succeeds) are touched; the lock is held meanwhile.
  */
 static void
 cgroup_clean_stale(const char *parent)
@@ -302,18 +300,31 @@ cgroup_clean_stale(const char *parent)
 		DIR *sub;
 		char *end;
 		long pid;
+		int lfd;
 
 		if (strncmp(d->d_name, "agentd.", 7) != 0)
 			continue;
 		pid = strtol(d->d_name + 7, &end, 10);
-		if (*end || pid <= 0 || pid == getpid() || pid_is_agentd((pid_t)pid))
+		if (*end || pid <= 0 || pid == getpid())
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent,
 				     d->d_name) >= sizeof(path))
 			continue;
-		sub = opendir(path);
-		if (!sub)
+		lfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd < 0)
 			continue;
+		if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK)
+				log_warn("flock %s, leaving it alone", path);
+			safe_close(lfd);
+			continue; /* a live agentd holds it */
+		}
+		sub = fdopendir(lfd);
+		if (!sub) {
+			safe_close(lfd);
+			continue;
+		}
+		/* sub owns lfd now: the lock lasts until closedir() */
 		log_info("removing the cgroups of agentd %ld, which is gone", pid);
 		while ((e = readdir(sub))) {
 			char p2[PATH_MAX + 512], procs[16];
@@ -330,9 +341,9 @@ cgroup_clean_stale(const char *parent)
 			if (rmdir(p2) < 0)
 				log_warn("rmdir %s, ignoring", p2);
 		}
-		closedir(sub);
 		if (rmdir(path) < 0)
 			log_warn("rmdir %s, ignoring", path);
+		closedir(sub);
 	}
 	closedir(dir);
 }
@@ -383,6 +394,18 @@ cgroup_setup(struct manager *m)
 	if (mkdir(base, 0755) < 0 && errno != EEXIST) {
 		log_info("cannot create cgroup %s (%s), process-group mode", base,
 			 strerror(errno));
+		free(base);
+		return 0;
+	}
+	/* Lock it before anything else can see it as stale (see
+	 * cgroup_lock_fd); no lock, no cgroup mode. */
+	cgroup_lock_fd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			      O_CLOEXEC);
+	if (cgroup_lock_fd < 0 || flock(cgroup_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		log_info("cannot lock cgroup %s (%s), process-group mode", base,
+			 strerror(errno));
+		cgroup_lock_fd = safe_close(cgroup_lock_fd);
+		(void)rmdir(base);
 		free(base);
 		return 0;
 	}
