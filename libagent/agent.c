@@ -180,6 +180,8 @@ agent_start(agent *a)
 		/* aborted before it ran: no on_interrupt, no finalize */
 		a->began = true;
 		end_begin(a, AGENT_EXIT_ABORTED, 0, true);
+		if (__atomic_load_n(&a->loop->running, __ATOMIC_ACQUIRE) == 0)
+			agent__free_all_zombies(a->loop);
 	} else if (level >= AGENT_LEVEL_FLAG) {
 		arm_grace(a);
 	} else if (level > 0) {
