@@ -75,28 +75,77 @@ signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	return 0;
 }
 
+/*
+ * Open DIR (no symlink) and check that it is a directory owned by agentd's
+ * euid that nobody else can write to, then give it MODE (and GID unless
+ * -1). fchown/fchmod on the fd: nothing by path once it is checked.
+ * ALLOW_W: group/other write bits allowed on an existing DIR (inbox/,
+ * whose mode is 1733 anyway). On refusal, *why says why.
+ */
 static int
+secure_dir(const char *dir, mode_t mode, gid_t gid, bool allow_w,
+	   const char **why)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	*why = NULL;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		*why = "is a symbolic link";
+		return -ELOOP;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid()) {
+		*why = "not owned by agentd's user";
+		return -EPERM;
+	}
+	if (!allow_w && (st.st_mode & 0022)) {
+		*why = "writable by group or others";
+		return -EPERM;
+	}
+	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The runtime directory is 0711: agents that run as another user (User=)
+ * must reach notify.sock, link.sock and inbox/, but nobody may list or
+ * write it. control.sock stays 0600 (0660 with --socket-group).
+ * inbox/ is 1733 (like /tmp without read): any agent creates its socket
+ * there and cannot remove another's.
+ */
+static void
 runtime_dir_setup(const char *dir, const struct manager *m)
 {
-	struct stat st;
+	char inbox[4096];
+	const char *why;
 	int r;
 
 	r = mkdir_p(dir, 0700);
 	if (r < 0)
-		return r;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (m->socket_group) {
-		/* group members may reach control.sock, nothing else */
-		if (chown(dir, (uid_t)-1, m->socket_gid) < 0 || chmod(dir, 0710) < 0)
-			return -errno;
-		return 0;
-	}
-	if (st.st_uid == geteuid() && (st.st_mode & 0077) && chmod(dir, 0700) < 0)
-		return -errno;
-	return 0;
+		fatalx("runtime directory %s: %s", dir, strerror(-r));
+	r = secure_dir(dir, 0711, m->socket_group ? m->socket_gid : (gid_t)-1,
+		       false, &why);
+	if (r < 0)
+		fatalx("runtime directory %s: %s, refusing it", dir,
+		       why ? why : strerror(-r));
+	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
+	if (mkdir(inbox, 0700) < 0 && errno != EEXIST)
+		fatal("%s", inbox);
+	r = secure_dir(inbox, 01733, (gid_t)-1, true, &why);
+	if (r < 0)
+		fatalx("%s: %s, refusing it", inbox, why ? why : strerror(-r));
 }
 
 int
@@ -206,17 +255,7 @@ main(int argc, char **argv)
 	if (strlen(runtime_dir) + sizeof("/inbox/") + PROTO_NAME_MAX + 5 > 107)
 		log_warnx("runtime directory %s is long: ipc paths are limited to 107 bytes",
 			  runtime_dir);
-	r = runtime_dir_setup(runtime_dir, &m);
-	if (r < 0)
-		fatalx("runtime directory %s: %s", runtime_dir, strerror(-r));
-	{
-		char inbox[4096];
-
-		snprintf(inbox, sizeof(inbox), "%s/inbox", runtime_dir);
-		r = mkdir_p(inbox, 0700);
-		if (r < 0)
-			fatalx("%s: %s", inbox, strerror(-r));
-	}
+	runtime_dir_setup(runtime_dir, &m);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER), ignoring");
 	m.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -245,6 +284,18 @@ main(int argc, char **argv)
 	r = link_open(&m);
 	if (r < 0)
 		fatalx("link socket: %s", strerror(-r));
+	{
+		/* link.sock is 0666 (agents with User= connect too; the peer
+		 * pid check in link.c admits only agents); the guard uses
+		 * the mode when it recreates the listener. The runtime dir is
+		 * checked ours and closed to writers: chmod by path is safe. */
+		char path[4096];
+
+		m.link_guard.mode = 0666;
+		snprintf(path, sizeof(path), "%s/link.sock", runtime_dir);
+		if (chmod(path, 0666) < 0)
+			fatal("chmod %s", path);
+	}
 	r = control_open(&m);
 	if (r < 0)
 		fatalx("control socket: %s", strerror(-r));

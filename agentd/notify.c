@@ -175,10 +175,21 @@ notify_open(struct manager *m)
 	if (fd < 0)
 		return -errno;
 	(void)unlink(m->notify_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    chmod(m->notify_path, 0600) < 0) {
+	/* 0666, set by the umask at bind (no chmod by path): agents with
+	 * User= send here too; SO_PASSCRED names the sender, and only a
+	 * datagram from an agent's process tree is acted upon. */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
 		r = -errno;
+		safe_close(fd);
+		return r;
+	}
+	{
+		mode_t old = umask(0111);
+
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+		umask(old);
+	}
+	if (r < 0) {
 		safe_close(fd);
 		return r;
 	}

@@ -18,8 +18,8 @@ ctl_works() {
 start_agentd "$UNITS"
 wait_state a running
 assert_eq "$(stat -c %a "$RT/control.sock")" 600 "control.sock mode"
-assert_eq "$(stat -c %a "$RT/link.sock")" 600 "link.sock mode"
-assert_eq "$(stat -c %a "$RT")" 700 "runtime directory mode"
+assert_eq "$(stat -c %a "$RT/link.sock")" 666 "link.sock mode (User= agents; peer pid check)"
+assert_eq "$(stat -c %a "$RT")" 711 "runtime directory mode (0711: User= agents reach their sockets)"
 ctl_fails 1 stop nosuch
 assert_contains "$ERR" "no such agent: nosuch"
 
@@ -69,13 +69,13 @@ assert_eq "$(agent_state a)" running
 ctl_ok stop a
 stop_agentd
 
-step "--socket-group: control.sock 0660 in that group, runtime dir 0710"
+step "--socket-group: control.sock 0660 in that group, runtime dir 0711"
 grp=$(getent group nogroup daemon | head -n1 | cut -d: -f1)
 if [ -n "$grp" ]; then
 	start_agentd "$UNITS" --socket-group "$grp"
 	assert_eq "$(stat -c '%a %G' "$RT/control.sock")" "660 $grp"
-	assert_eq "$(stat -c '%a %G' "$RT")" "710 $grp"
-	assert_eq "$(stat -c %a "$RT/link.sock")" 600 "link.sock stays private"
+	assert_eq "$(stat -c '%a %G' "$RT")" "711 $grp"
+	assert_eq "$(stat -c %a "$RT/link.sock")" 666 "link.sock (peer pid check)"
 	stop_agentd
 fi
 pass

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Agents with User=nobody can become ready: Type=notify through
+# notify.sock (systemd-notify --ready), Type=agent through link.sock, and a
+# libagent agent can create its socket in inbox/. (They used to stay
+# starting until their start timeout: runtime dir 0700, sockets 0600.)
+. "$(dirname "$0")/common.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (User=nobody)"
+id nobody >/dev/null 2>&1 || skip "no user nobody"
+command -v systemd-notify >/dev/null || skip "no systemd-notify"
+: "${TEST_AGENT:=$BUILD_ROOT/tests/integration/agentctl/helpers/test-agent}"
+
+# /tmp/a.XXXXXX is 0700 root: agentd makes its runtime dir ($RT = $T)
+# 0711, the scripts here are 0755.
+notifier=$(agent_script notifier 'systemd-notify --ready; exec sleep 1000')
+write_unit n.agent <<EOF2
+[Agent]
+ExecStart=$notifier
+Type=notify
+User=nobody
+StartTimeoutSec=20s
+Restart=no
+EOF2
+if [ -x "$LINK_AGENT" ]; then
+	write_unit l.agent <<EOF2
+[Agent]
+ExecStart=$LINK_AGENT
+Type=agent
+User=nobody
+StartTimeoutSec=20s
+Restart=no
+EOF2
+fi
+if [ -x "$TEST_AGENT" ]; then
+	write_unit t.agent <<EOF2
+[Agent]
+ExecStart=$TEST_AGENT
+Type=agent
+User=nobody
+StartTimeoutSec=20s
+Restart=no
+EOF2
+fi
+start_agentd "$UNITS"
+wait_state n running
+assert_eq "$(stat -c %U "/proc/$(agent_pid n)")" nobody "n runs as"
+if [ -x "$LINK_AGENT" ]; then
+	wait_state l running
+	assert_eq "$(stat -c %U "/proc/$(agent_pid l)")" nobody "l runs as"
+fi
+if [ -x "$TEST_AGENT" ]; then
+	wait_state t running
+	wait_until test -S "$RT/inbox/t.sock"
+	assert_eq "$(stat -c %U "$RT/inbox/t.sock")" nobody "t's inbox owner"
+	ctl_ok ping t
+	assert_contains "$OUT" "inbox answers"
+fi
+stop_agentd
+pass
