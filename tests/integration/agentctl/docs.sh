@@ -17,14 +17,18 @@ verbs=$(awk '/^Verbs/ { on = 1; next } /^$/ { on = 0 } on { print $1 }' <<<"$OUT
 for v in $verbs list; do
 	grep -qw -- "$v" "$compl" || fail "verb $v is not in the bash completion"
 done
-# Each verb has its own entry in the VERBS section.
+# Each verb has its own entry in the VERBS section. (The sections are read
+# into variables first: `awk | grep -q` fails under pipefail when grep
+# exits before awk has written everything.)
+verbs_sect=$(awk '/^\.SH VERBS/ { on = 1; next } /^\.SH/ { on = 0 } on' "$man1")
+exit_sect=$(awk '/^\.SH EXIT STATUS/ { on = 1; next } /^\.SH/ { on = 0 } on' "$man1")
 for v in $verbs; do
-	awk '/^\.SH VERBS/ { on = 1; next } /^\.SH/ { on = 0 } on' "$man1" |
-		grep -q -- "^\.B[R]* *$v\b" || fail "agentctl(1) has no entry for $v"
+	grep -q -- "^\.B[R]* *$v\b" <<<"$verbs_sect" ||
+		fail "agentctl(1) has no entry for $v"
 done
 for code in 0 1 2 3; do
-	awk '/^\.SH EXIT STATUS/ { on = 1; next } /^\.SH/ { on = 0 } on' "$man1" |
-		grep -qx "\.B $code" || fail "exit code $code is not in agentctl(1)"
+	grep -qx "\.B $code" <<<"$exit_sect" ||
+		fail "exit code $code is not in agentctl(1)"
 	assert_match "$OUT" "  $code  " "exit code $code in --help"
 done
 
