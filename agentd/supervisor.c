@@ -1214,7 +1214,12 @@ manager_build_from(struct manager *m, struct unit_set *units,
 				a = manager_find_agent(m, name);
 				if (a && !a->marked) {
 					a->marked = true;
-					if (!unit_agent_equal(a->unit, u) &&
+					if (!a->group) {
+						/* removed by an earlier reload
+						 * and still stopping: wanted
+						 * again (want_up at commit) */
+						m->build_added++;
+					} else if (!unit_agent_equal(a->unit, u) &&
 					    push_agent(&changed, &n_changed, a) < 0) {
 						free(order);
 						goto fail;
@@ -1261,8 +1266,13 @@ manager_build_from(struct manager *m, struct unit_set *units,
 
 	/* commit: nothing below fails */
 	for (size_t gi = 0; gi < n_groups; gi++)
-		for (size_t i = 0; i < groups[gi]->n_agents; i++)
-			groups[gi]->agents[i]->group = groups[gi];
+		for (size_t i = 0; i < groups[gi]->n_agents; i++) {
+			struct agent *a = groups[gi]->agents[i];
+
+			if (!a->group) /* re-added before it was down */
+				a->want_up = m->phase < PHASE_STOPPING;
+			a->group = groups[gi];
+		}
 	for (size_t i = 0; i < n_removed; i++)
 		removed[i]->group = NULL;
 	for (size_t i = 0; i < m->n_groups; i++)
