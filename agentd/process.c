@@ -435,12 +435,20 @@ cgroup_cleanup(struct manager *m)
 	process_table_free();
 }
 
+/*
+ * The agent's cgroup directory, made afresh for every start when it is
+ * empty: a child created by clone3(CLONE_INTO_CGROUP) into a cgroup that
+ * once got a cgroup.kill is SIGKILLed at birth on this kernel (6.18: the
+ * fork's kill sequence is taken from agentd's cgroup but compared with the
+ * target's), so spawning into a reused cgroup must write cgroup.procs
+ * instead. *ret_fresh says which one this is.
+ */
 static int
-cgroup_open_agent(struct agent *a)
+cgroup_open_agent(struct agent *a, bool *ret_fresh)
 {
-	char path[PATH_MAX];
 	int fd;
 
+	*ret_fresh = false;
 	if (!a->m->cgroup_base)
 		return -1;
 	if (!a->cgroup &&
@@ -448,10 +456,14 @@ cgroup_open_agent(struct agent *a)
 		a->cgroup = NULL;
 		return -ENOMEM;
 	}
-	if (mkdir(a->cgroup, 0755) < 0 && errno != EEXIST)
+	if (rmdir(a->cgroup) < 0 && errno != ENOENT)
+		log_debug("%s: rmdir %s: %s, reusing it", a->name, a->cgroup,
+			  strerror(errno));
+	if (mkdir(a->cgroup, 0755) == 0)
+		*ret_fresh = true;
+	else if (errno != EEXIST)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", a->cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(a->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -886,7 +898,7 @@ process_spawn(struct agent *a, const char **ret_step)
 		.cwd = u->working_directory,
 		.stdin_fd = m->null_fd,
 		.stdout_fd = a->log_w,
-		.cgroup_procs_fd = -1,
+		.cgroup_fd = -1,
 		.pdeathsig = SIGKILL,
 	};
 	struct envbuf env = { 0 };
@@ -951,15 +963,15 @@ process_spawn(struct agent *a, const char **ret_step)
 		if (env_key_is(env.v[i], "WATCHDOG_PID"))
 			p.pid_slot = env.v[i] + strlen("WATCHDOG_PID=");
 	if (m->cgroup_base) {
-		r = cgroup_open_agent(a);
+		r = cgroup_open_agent(a, &p.cgroup_fresh);
 		if (r < 0) {
 			*ret_step = "creating its cgroup";
 			goto out;
 		}
-		p.cgroup_procs_fd = r;
+		p.cgroup_fd = r;
 	}
 	r = spawn_process(&p, &pid, ret_step);
-	safe_close(p.cgroup_procs_fd);
+	safe_close(p.cgroup_fd);
 	if (r < 0)
 		goto out;
 	pidfd = pidfd_open_(pid);

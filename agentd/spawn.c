@@ -25,6 +25,18 @@
 #include "macro.h"
 #include "spawn.h"
 
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* struct clone_args of <linux/sched.h> up to .cgroup (CLONE_ARGS_SIZE_VER2);
+ * that header's CLONE_* macros would clash with <sched.h>'s. */
+struct spawn_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -62,6 +74,7 @@ struct child_args {
 	const struct spawn_params *p;
 	pid_t parent;
 	int err_fd;
+	int cgroup_procs_fd;    /* >= 0: write ourselves into it */
 	sigset_t old_mask;
 };
 
@@ -111,8 +124,8 @@ child_main(void *arg)
 			p->pid_slot[i] = digits[n - 1 - i];
 		p->pid_slot[n] = '\0';
 	}
-	if (p->cgroup_procs_fd >= 0 &&
-	    write(p->cgroup_procs_fd, "0\n", 2) != 2)
+	if (c->cgroup_procs_fd >= 0 &&
+	    write(c->cgroup_procs_fd, "0\n", 2) != 2)
 		child_fail(c, STEP_CGROUP);
 	if (dup2(p->stdin_fd, STDIN_FILENO) < 0 ||
 	    dup2(p->stdout_fd, STDOUT_FILENO) < 0 ||
@@ -143,18 +156,49 @@ child_main(void *arg)
 
 #define CHILD_STACK_SIZE (256 * 1024)
 
+/* clone3() said ENOSYS/EINVAL/E2BIG once: do not ask again. */
+static bool clone3_unsupported;
+
+/*
+ * Into a cgroup: clone3(CLONE_INTO_CGROUP) places the child at creation
+ * (fork takes cgroup_threadgroup_rwsem for reading only), where a write to
+ * cgroup.procs by the child waits for an RCU grace period while agentd
+ * waits for the vfork child. Without CLONE_VM, since clone3 with CLONE_VM
+ * needs a new stack the raw syscall cannot return on: the child gets a
+ * copy-on-write copy of agentd (page tables only), runs child_main() on
+ * its copy of this stack and execs; CLONE_VFORK keeps the exec error
+ * synchronous. Returns the pid, or -1 with errno.
+ */
+static pid_t
+clone3_into_cgroup(struct child_args *c, int cgroup_fd)
+{
+	struct spawn_clone_args ca = {
+		.flags = CLONE_VFORK | SPAWN_CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgroup_fd,
+	};
+	long pid;
+
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		(void)child_main(c); /* does not return */
+	return (pid_t)pid;
+}
+
 int
 spawn_process(const struct spawn_params *p, pid_t *ret_pid,
 	      const char **ret_step)
 {
-	struct child_args c = { .p = p, .parent = getpid() };
+	struct child_args c = { .p = p, .parent = getpid(),
+				.cgroup_procs_fd = -1 };
 	int pipefd[2];
 	int msg[2];
 	sigset_t all;
 	void *stack;
-	pid_t pid;
+	pid_t pid = -1;
 	ssize_t n;
 	int r = 0;
+	bool done = false;
 
 	*ret_step = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -162,25 +206,53 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid,
 		return -errno;
 	}
 	c.err_fd = pipefd[1];
-	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		r = -errno;
-		*ret_step = "mmap";
-		goto out;
-	}
-	/* No signal handler may run in the child while it shares our memory. */
+	/* No signal handler may run in the child while it shares our memory
+	 * (or our copy of it: the handlers are agentd's). */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &c.old_mask);
-	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-		    CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
-	if (pid < 0)
-		r = -errno;
-	pthread_sigmask(SIG_SETMASK, &c.old_mask, NULL);
-	munmap(stack, CHILD_STACK_SIZE);
-	if (r < 0) {
-		*ret_step = "clone";
-		goto out;
+	if (p->cgroup_fd >= 0 && p->cgroup_fresh && !clone3_unsupported) {
+		pthread_sigmask(SIG_SETMASK, &all, &c.old_mask);
+		pid = clone3_into_cgroup(&c, p->cgroup_fd);
+		if (pid < 0)
+			r = -errno;
+		pthread_sigmask(SIG_SETMASK, &c.old_mask, NULL);
+		if (pid >= 0)
+			done = true;
+		else if (r == -ENOSYS || r == -EINVAL || r == -E2BIG)
+			clone3_unsupported = true;
+		else {
+			*ret_step = "clone3(CLONE_INTO_CGROUP)";
+			goto out;
+		}
+		r = 0;
+	}
+	if (!done && p->cgroup_fd >= 0) {
+		c.cgroup_procs_fd = openat(p->cgroup_fd, "cgroup.procs",
+					   O_WRONLY | O_CLOEXEC);
+		if (c.cgroup_procs_fd < 0) {
+			r = -errno;
+			*ret_step = "cgroup placement";
+			goto out;
+		}
+	}
+	if (!done) {
+		stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED) {
+			r = -errno;
+			*ret_step = "mmap";
+			goto out;
+		}
+		pthread_sigmask(SIG_SETMASK, &all, &c.old_mask);
+		pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+		if (pid < 0)
+			r = -errno;
+		pthread_sigmask(SIG_SETMASK, &c.old_mask, NULL);
+		munmap(stack, CHILD_STACK_SIZE);
+		if (r < 0) {
+			*ret_step = "clone";
+			goto out;
+		}
 	}
 	/* The child has exec'ed or exited: the pipe is final now. */
 	pipefd[1] = safe_close(pipefd[1]);
@@ -206,6 +278,7 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid,
 	}
 	*ret_pid = pid;
 out:
+	safe_close(c.cgroup_procs_fd);
 	safe_close(pipefd[0]);
 	safe_close(pipefd[1]);
 	return r;

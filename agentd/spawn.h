@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spawn.h - start one agent process: clone(CLONE_VM|CLONE_VFORK) + execve,
+ * spawn.h - start one agent process: clone(CLONE_VM|CLONE_VFORK) (or
+ * clone3(CLONE_VFORK|CLONE_INTO_CGROUP) into a cgroup) + execve,
  * with only async-signal-safe system calls in between. Everything the child
  * needs (argv, envp, the resolved program path, uid/gid/groups) is prepared
  * by the caller before the call; a CLOEXEC pipe carries a failure of any
@@ -22,7 +23,11 @@ struct spawn_params {
 	const char *cwd;        /* NULL: stay in agentd's directory */
 	int stdin_fd;           /* dup2'ed to 0 */
 	int stdout_fd;          /* dup2'ed to 1 and 2 */
-	int cgroup_procs_fd;    /* >= 0: the child writes itself into it */
+	int cgroup_fd;          /* >= 0: the cgroup directory to start in
+				 * (clone3 CLONE_INTO_CGROUP, else the child
+				 * writes itself into its cgroup.procs) */
+	bool cgroup_fresh;      /* the cgroup never got a cgroup.kill: clone3
+				 * CLONE_INTO_CGROUP is safe (process.c) */
 	bool set_rlimit_nofile;
 	struct rlimit rlimit_nofile;
 	bool set_user;
