@@ -911,8 +911,14 @@ dispatch_cb(sd_event_source *s, void *userdata)
 		break;
 	case PHASE_RUNNING:
 		manager_stop_requested(m);
-		for (size_t i = 0; i < m->n_groups; i++)
+		/* the group order holds after the start phase too (start
+		 * NAMES, agents added by a reload, restarts): a group starts
+		 * agents only once every earlier group is settled */
+		for (size_t i = 0; i < m->n_groups; i++) {
 			group_start_eligible(m, m->groups[i]);
+			if (!group_settled(m->groups[i]))
+				break;
+		}
 		break;
 	case PHASE_STOPPING:
 		for (;;) {
