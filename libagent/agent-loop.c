@@ -682,18 +682,22 @@ _public_ int
 agent_loop_iterate(agent_loop *l, uint64_t timeout_usec)
 {
 	agent_loop *saved = agent__tls_loop;
+	unsigned alive;
 	int r;
 
 	if (!l)
 		return -EINVAL;
 	agent__tls_loop = l;
+	agent_loop_ref(l); /* a callback may drop the caller's last one */
 	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELEASE);
 	__atomic_add_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
 	r = loop_iterate(l, timeout_usec, NULL, NULL);
 	__atomic_sub_fetch(&l->running, 1, __ATOMIC_ACQ_REL);
+	alive = l->n_alive;
 	agent__tls_loop = saved;
+	agent_loop_unref(l);
 	if (r < 0)
 		return r;
-	return l->n_alive > 0;
+	return alive > 0;
 }
 

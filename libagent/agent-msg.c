@@ -670,9 +670,12 @@ static void
 waker_release(struct agent_waker *k)
 {
 	if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		agent_loop *l = k->loop;
+
 		if (k->payload && k->free_fn)
 			k->free_fn(k->payload);
 		free(k);
+		agent_loop_unref(l); /* the waker's loop reference */
 	}
 }
 
@@ -701,7 +704,7 @@ agent__complete(struct agent_await *w, agent_msg *m)
 		w->child = NULL;
 	}
 	if (w->waker) {
-		w->waker->w = NULL;
+		__atomic_store_n(&w->waker->w, NULL, __ATOMIC_RELEASE);
 		waker_release(w->waker);
 		w->waker = NULL;
 	}
@@ -758,7 +761,8 @@ agent__cancel_awaits(agent *a)
 			break;
 		case AWAIT_EXTERNAL:
 			if (w->waker) {
-				w->waker->w = NULL;
+				__atomic_store_n(&w->waker->w, NULL,
+						 __ATOMIC_RELEASE);
 				waker_release(w->waker);
 			}
 			break;
@@ -969,7 +973,7 @@ static void
 waker_deliver(void *arg)
 {
 	struct agent_waker *k = arg;
-	struct agent_await *w = k->w;
+	struct agent_await *w = __atomic_load_n(&k->w, __ATOMIC_ACQUIRE);
 	agent_msg *m;
 
 	if (w && (m = agent__msg_new(k->loop))) {
@@ -1004,7 +1008,9 @@ agent_await_external(agent *a, agent_await_fn cb, agent_waker **ret)
 		return -ENOMEM;
 	}
 	k->refs = 2;
-	k->loop = a->loop;
+	/* the holder may wake it after the agent ended and every other
+	 * reference to the loop is gone */
+	k->loop = agent_loop_ref(a->loop);
 	k->w = w;
 	w->waker = k;
 	*ret = k;
@@ -1027,6 +1033,15 @@ agent_waker_wake(agent_waker *k, int err, void *payload,
 	k->free_fn = free_fn;
 	if (agent__on_loop(k->loop)) {
 		waker_deliver(k);
+		return 0;
+	}
+	if (!__atomic_load_n(&k->w, __ATOMIC_ACQUIRE)) {
+		/* the await is gone: the wake would be discarded; release
+		 * here (the loop may have no one left to run it) */
+		k->payload = NULL;
+		if (payload && free_fn)
+			free_fn(payload);
+		waker_release(k);
 		return 0;
 	}
 	x = calloc(1, sizeof(*x));

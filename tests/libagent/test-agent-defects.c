@@ -574,6 +574,65 @@ test_lines_cap(void **state)
 	agent_unref(a);
 }
 
+/* 9: a waker woken after its agent ended and the (private) loop lost
+ * every other reference: the waker keeps the loop */
+static agent_waker *late_waker;
+
+static agent_step
+ext_cb(agent *a, void *d, agent_msg *m)
+{
+	(void)a;
+	(void)d;
+	(void)m;
+	return agent_done();
+}
+
+static agent_step
+ext_once(agent *a, void *d)
+{
+	(void)d;
+	assert_int_equal(agent_await_external(a, ext_cb, &late_waker), 0);
+	return agent_wait();
+}
+
+static const struct agent_state ext_state = { .name = "ext",
+					      .once = ext_once };
+
+static agent_step
+ext_begin(agent *a)
+{
+	(void)a;
+	return agent_async(&ext_state, NULL);
+}
+
+static const struct agent_def ext_def = { .name = "ext", .begin = ext_begin };
+
+static void *
+late_wake_thread(void *arg)
+{
+	(void)arg;
+	(void)agent_waker_wake(late_waker, 0, malloc(16), free);
+	return NULL;
+}
+
+static void
+test_waker_outlives_loop(void **state)
+{
+	agent *a;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(agent_new(&a, NULL, &ext_def, NULL), 0);
+	assert_int_equal(agent_start(a), 0);
+	(void)agent_loop_iterate(agent_get_loop(a), 0);
+	assert_non_null(late_waker);
+	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_ABORT), 0);
+	assert_int_equal(agent_exit_reason(a), AGENT_EXIT_ABORTED);
+	agent_unref(a); /* the private loop's last reference but the waker's */
+	assert_int_equal(pthread_create(&t, NULL, late_wake_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -589,6 +648,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_deadline_saturates),
 		cmocka_unit_test(test_grace_over_sync),
 		cmocka_unit_test(test_lines_cap),
+		cmocka_unit_test(test_waker_outlives_loop),
 	};
 
 	if (argc > 1)
