@@ -21,7 +21,11 @@
 #include "log.h"
 #include "macro.h"
 
-/* Keep the last LOG_RING_LINES lines, at most LOG_RING_BYTES of them. */
+/*
+ * Keep the last LOG_RING_LINES lines, at most LOG_RING_BYTES of them.
+ * LINE has no NUL byte (logs_emit replaces them), so the strlen() of a
+ * stored line is its length: what is counted in is what is counted out.
+ */
 static void
 log_ring_push(struct log_ring *r, const char *line, size_t len)
 {
@@ -29,9 +33,12 @@ log_ring_push(struct log_ring *r, const char *line, size_t len)
 
 	if (len > LOG_RING_BYTES)
 		len = LOG_RING_BYTES;
-	s = strndup(line, len);
+	s = malloc(len + 1);
 	if (!s)
 		return;
+	memcpy(s, line, len);
+	s[len] = '\0';
+	len = strlen(s); /* == len; a NUL would break the accounting */
 	if (r->count == LOG_RING_LINES) {
 		/* the slot at head is the oldest line */
 		r->bytes -= strlen(r->lines[r->head]);
@@ -87,11 +94,19 @@ log_ring_free(struct log_ring *r)
 	r->bytes = 0;
 }
 
+/*
+ * One line (no '\n'; LINE is agentd's own buffer). NUL bytes become '?':
+ * the ring, the journal and agentctl all handle C strings, and a NUL used
+ * to make the ring count bytes it never gave back (it shrank for good).
+ */
 static void
-logs_emit(struct agent *a, const char *line, size_t len)
+logs_emit(struct agent *a, char *line, size_t len)
 {
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	for (char *p = memchr(line, '\0', len); p;
+	     p = memchr(p, '\0', len - (size_t)(p - line)))
+		*p = '?';
 	log_ring_push(&a->ring, line, len);
 	control_watch_kick(a->m);
 	if (a->m->journal)
@@ -103,6 +118,14 @@ logs_emit(struct agent *a, const char *line, size_t len)
 	}
 }
 
+/*
+ * Every byte goes through a->log_partial, whether its line ends in this
+ * read or a later one: one rule for every line. A line longer than
+ * LOG_LINE_MAX is split, not truncated: it comes out as several lines of
+ * LOG_LINE_MAX bytes, the last one shorter (a full buffer is emitted when
+ * one more byte of the same line arrives, so a line of exactly
+ * LOG_LINE_MAX bytes stays one line).
+ */
 void
 logs_drain(struct agent *a)
 {
@@ -114,30 +137,28 @@ logs_drain(struct agent *a)
 
 		if (n <= 0)
 			return;
-		for (size_t i = 0; i < (size_t)n; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (a->log_partial_len) {
-				size_t add = MIN(i - start, LOG_LINE_MAX - a->log_partial_len);
-
-				memcpy(a->log_partial + a->log_partial_len, buf + start, add);
-				logs_emit(a, a->log_partial, a->log_partial_len + add);
-				a->log_partial_len = 0;
-			} else {
-				logs_emit(a, buf + start, MIN(i - start, (size_t)LOG_LINE_MAX));
-			}
-			start = i + 1;
-		}
-		/* keep an unfinished line; emit it when it grows too long */
 		while (start < (size_t)n) {
-			size_t add = MIN((size_t)n - start, LOG_LINE_MAX - a->log_partial_len);
+			const char *nl = memchr(buf + start, '\n', (size_t)n - start);
+			size_t end = nl ? (size_t)(nl - buf) : (size_t)n;
 
-			memcpy(a->log_partial + a->log_partial_len, buf + start, add);
-			a->log_partial_len += add;
-			start += add;
-			if (a->log_partial_len == LOG_LINE_MAX) {
+			while (start < end) {
+				size_t add;
+
+				if (a->log_partial_len == LOG_LINE_MAX) {
+					logs_emit(a, a->log_partial, LOG_LINE_MAX);
+					a->log_partial_len = 0;
+				}
+				add = MIN(end - start,
+					  LOG_LINE_MAX - a->log_partial_len);
+				memcpy(a->log_partial + a->log_partial_len,
+				       buf + start, add);
+				a->log_partial_len += add;
+				start += add;
+			}
+			if (nl) {
 				logs_emit(a, a->log_partial, a->log_partial_len);
 				a->log_partial_len = 0;
+				start = end + 1;
 			}
 		}
 	}
