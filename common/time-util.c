@@ -144,7 +144,14 @@ parse_timespan(const char *s, usec_t default_unit, usec_t *ret)
 		(void)start;
 		if (unit && whole > (USEC_INFINITY - 1) / unit)
 			return -ERANGE;
-		v = whole * unit + (usec_t)(frac * unit / fdiv);
+		/* frac * unit / fdiv without overflow (frac < fdiv <= 1e9, a
+		 * unit is up to a year: frac * unit does not fit 64 bits):
+		 * both products below are < 2^64 */
+		v = (usec_t)(frac * (unit / fdiv) +
+			     frac * (unit % fdiv) / fdiv);
+		if (whole * unit > USEC_INFINITY - 1 - v)
+			return -ERANGE;
+		v += whole * unit;
 		if (total > USEC_INFINITY - 1 - v)
 			return -ERANGE;
 		total += v;
