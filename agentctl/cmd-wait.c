@@ -8,6 +8,7 @@
  * condition did not hold), 3 agentd unreachable.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,35 @@ state_in(const char *state, const char *states)
 	return false;
 }
 
+/* Every comma-separated element is one of the 7 agent states (agentd's
+ * names); NULL if so, else the first bad element (in a static buffer). */
+static const char *
+states_invalid(const char *states)
+{
+	static const char *const known[] = {
+		"inactive", "starting", "running", "stopping", "backoff",
+		"failed", "done",
+	};
+	static char bad[64];
+	const char *p = states;
+
+	for (;;) {
+		const char *end = strchrnul(p, ',');
+		size_t len = (size_t)(end - p), k;
+
+		for (k = 0; k < ELEMENTSOF(known); k++)
+			if (strlen(known[k]) == len && strncmp(p, known[k], len) == 0)
+				break;
+		if (k == ELEMENTSOF(known)) {
+			snprintf(bad, sizeof(bad), "%.*s", (int)MIN(len, (size_t)40), p);
+			return bad;
+		}
+		if (!*end)
+			return NULL;
+		p = end + 1;
+	}
+}
+
 static int
 cmd_wait_exec(int argc, char **argv)
 {
@@ -48,6 +78,11 @@ cmd_wait_exec(int argc, char **argv)
 
 	if (!*states || states[0] == ',' || strstr(states, ",,"))
 		return agentctl_usage_error("invalid --state: '%s'", states);
+	if (states_invalid(states))
+		return agentctl_usage_error("invalid --state: '%s' is no state "
+					    "(inactive, starting, running, stopping, "
+					    "backoff, failed, done)",
+					    states_invalid(states));
 	for (a = 0; a < argc; a++)
 		if (!proto_name_is_valid(argv[a], strlen(argv[a])))
 			return agentctl_usage_error("invalid agent name: '%s'",

@@ -148,6 +148,30 @@ runtime_dir_setup(const char *dir, const struct manager *m)
 		fatalx("%s: %s, refusing it", inbox, why ? why : strerror(-r));
 }
 
+/*
+ * Fds 0-2 that agentd was started without become /dev/null: otherwise the
+ * first files agentd opens take them, and agents (which inherit 0 and get
+ * 1 and 2 from agentd) would exec with fd 0 closed or, worse, on one of
+ * agentd's own files.
+ */
+static void
+fill_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n < 0)
+			_exit(1);
+		if (n != fd) { /* a lower fd was missing too: filled in order */
+			close(n);
+			_exit(1);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -174,6 +198,7 @@ main(int argc, char **argv)
 	int verbose = 0, c, r;
 	sigset_t mask;
 
+	fill_std_fds();
 	if (!runtime_dir || !*runtime_dir)
 		runtime_dir = AGENTD_DEFAULT_RUNTIME_DIR;
 	log_init("agentd", LOG_LEVEL_INFO);
