@@ -129,8 +129,6 @@ struct agent {
 
 /* ---- groups ------------------------------------------------------------- */
 
-#define GROUP_HISTORY_MAX 64
-
 struct agent_group {
 	struct manager *m;
 	struct unit_group *unit;
@@ -138,7 +136,9 @@ struct agent_group {
 	struct agent **agents; /* start order */
 	size_t n_agents;
 	bool failed;
-	usec_t history[GROUP_HISTORY_MAX]; /* restart times, ring */
+	usec_t *history;        /* restart times, ring of history_cap >=
+				 * Intensity entries (supervisor.c) */
+	unsigned history_cap;
 	unsigned n_history;
 	unsigned history_head;
 };

@@ -195,6 +195,31 @@ group_fail(struct agent_group *g, struct agent *culprit)
 	}
 }
 
+/*
+ * The ring of restart times holds at least Intensity entries (more restarts
+ * than that within Period fail the group, so older ones never matter); it
+ * grows when a reload raises Intensity, keeping the times in order.
+ */
+static int
+group_history_reserve(struct agent_group *g, unsigned need)
+{
+	usec_t *h;
+
+	if (need <= g->history_cap)
+		return 0;
+	h = calloc(need, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (unsigned i = 0; i < g->n_history; i++)
+		h[i] = g->history[(g->history_head + g->history_cap -
+				   g->n_history + i) % g->history_cap];
+	free(g->history);
+	g->history = h;
+	g->history_cap = need;
+	g->history_head = g->n_history % need;
+	return 0;
+}
+
 /* Count a restart against the group's intensity; false if exceeded. */
 static bool
 group_count_restart(struct agent_group *g)
@@ -208,9 +233,14 @@ group_count_restart(struct agent_group *g)
 			n++;
 	if (n + 1 > g->unit->intensity)
 		return false;
+	if (group_history_reserve(g, g->unit->intensity) < 0) {
+		log_warnx("group %s: out of memory for its restart history, "
+			  "this restart is not counted", g->name);
+		return true;
+	}
 	g->history[g->history_head] = now;
-	g->history_head = (g->history_head + 1) % GROUP_HISTORY_MAX;
-	if (g->n_history < GROUP_HISTORY_MAX)
+	g->history_head = (g->history_head + 1) % g->history_cap;
+	if (g->n_history < g->history_cap)
 		g->n_history++;
 	return true;
 }
@@ -1129,6 +1159,7 @@ group_free(struct agent_group *g)
 	if (!g)
 		return;
 	free(g->agents);
+	free(g->history);
 	free(g);
 }
 

@@ -26,6 +26,9 @@
 #include "proto.h"
 #include "unit.h"
 
+/* A group keeps Intensity restart times (supervisor.c): at most 80 KB. */
+#define UNIT_INTENSITY_MAX 10000
+
 #define UNIT_LINE_MAX	(64 * 1024)
 
 void
@@ -715,8 +718,9 @@ group_handler(struct parse_ctx *c, const char *key, const char *value)
 		return 1;
 	}
 	if (strcmp(key, "Intensity") == 0) {
-		if (parse_long(value, 0, 1000000, &l) < 0)
-			return ctx_error(c, "Intensity=%s: expected a number >= 0", value);
+		if (parse_long(value, 0, UNIT_INTENSITY_MAX, &l) < 0)
+			return ctx_error(c, "Intensity=%s: expected a number from 0 to %d",
+					 value, UNIT_INTENSITY_MAX);
 		g->intensity = (unsigned)l;
 		return 1;
 	}

@@ -383,6 +383,42 @@ test_backoff_grows_and_resets(void **state)
 	fixture_free(f);
 }
 
+/* Intensity= above the old fixed history of 64 restarts: the 71st restart
+ * within Period fails the group, not never. */
+static void
+test_intensity_large(void **state)
+{
+	struct fixture *f = fixture_new(
+		"/u/g.group", "[Group]\nIntensity=70\nPeriod=1h\n",
+		"/u/a.agent", "[Agent]\nExecStart=/bin/true\nGroup=g\n", NULL);
+	struct agent *a = agent(f, "a");
+
+	for (int i = 0; i < 70; i++) {
+		force_state(a, AGENT_RUNNING);
+		process_release(a);
+		agent_handle_event(a, AGENT_EV_EXITED);
+		if (a->state != AGENT_BACKOFF)
+			fail_msg("restart %d: %s", i + 1,
+				 agent_state_to_string(a->state));
+	}
+	force_state(a, AGENT_RUNNING);
+	process_release(a);
+	agent_handle_event(a, AGENT_EV_EXITED);
+	assert_int_equal(a->state, AGENT_FAILED);
+	assert_true(a->group->failed);
+	/* a start clears the history: 70 more restarts are allowed */
+	assert_int_equal(agent_request_start(a), 1);
+	for (int i = 0; i < 70; i++) {
+		force_state(a, AGENT_RUNNING);
+		process_release(a);
+		agent_handle_event(a, AGENT_EV_EXITED);
+		if (a->state != AGENT_BACKOFF)
+			fail_msg("after reset, restart %d: %s", i + 1,
+				 agent_state_to_string(a->state));
+	}
+	fixture_free(f);
+}
+
 static void
 test_intensity(void **state)
 {
@@ -599,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_restart_policies),
 		cmocka_unit_test(test_backoff_grows_and_resets),
 		cmocka_unit_test(test_intensity),
+		cmocka_unit_test(test_intensity_large),
 		cmocka_unit_test(test_intensity_after_watchdog),
 		cmocka_unit_test(test_escalate),
 		cmocka_unit_test(test_strategies),

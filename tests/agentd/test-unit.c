@@ -255,6 +255,8 @@ static const struct bad_case bad_cases[] = {
 	{ "/u/g.group", "[Group]\nStrategy=all_for_one\n",
 	  "/u/g.group:2: Strategy=all_for_one" },
 	{ "/u/g.group", "[Group]\nIntensity=-1\n", "/u/g.group:2: Intensity=-1" },
+	{ "/u/g.group", "[Group]\nIntensity=10001\n",
+	  "/u/g.group:2: Intensity=10001: expected a number from 0 to 10000" },
 	{ "/u/g.group", "[Group]\nPeriod=0\n", "/u/g.group:2: Period=0" },
 	{ "/u/g.group", "[Group]\nEscalate=maybe\n", "/u/g.group:2: Escalate=maybe" },
 	{ "/u/g.group", "[Group]\nExecStart=/bin/true\n",
