@@ -359,6 +359,9 @@ void agent__interrupt_local(agent *a, int level);
 void agent__step_free(agent_step *s, agent *a);
 void agent__child_ended(agent *parent, agent *child, agent_msg *exit_msg);
 void agent__free_all_zombies(agent_loop *l);
+/* aborted, and only sync states on workers (its own or its subtree's)
+ * keep it from ending */
+bool agent__abort_stuck(agent *a);
 
 /* messages (agent-msg.c) */
 agent_msg *agent__msg_new(agent_loop *l);

@@ -170,7 +170,7 @@ agent_start(agent *a)
 		return -EINVAL;
 	if (a->phase != PHASE_CREATED)
 		return -EALREADY;
-	a->phase = PHASE_RUNNING;
+	__atomic_store_n(&a->phase, PHASE_RUNNING, __ATOMIC_RELEASE);
 	agent_ref(a); /* the loop's reference, dropped when it ends */
 	agent__loop_add_alive(a->loop, a);
 	agent__ready(a);
@@ -910,6 +910,31 @@ agent_interrupt(agent *a, enum agent_level level)
 
 /* ---- ending ------------------------------------------------------------------------- */
 
+static bool
+subtree_stuck(agent *a)
+{
+	if (a->phase == PHASE_ENDED)
+		return true;
+	if (a->phase == PHASE_RUNNING && !a->abort_pending)
+		return false; /* it still makes progress on the loop */
+	for (agent *c = a->child_head; c; c = c->sib_next)
+		if (!subtree_stuck(c))
+			return false;
+	return true;
+}
+
+/* a was aborted and what keeps it from ending is only sync states still
+ * running on workers (its own or its descendants'): nothing on the loop
+ * will make progress until they return. For agent_main(). */
+bool
+agent__abort_stuck(agent *a)
+{
+	if (a->phase == PHASE_ENDED ||
+	    __atomic_load_n(&a->level, __ATOMIC_RELAXED) < AGENT_LEVEL_ABORT)
+		return false;
+	return subtree_stuck(a);
+}
+
 static void
 end_begin(agent *a, int reason, int err, bool aborting)
 {
@@ -931,7 +956,7 @@ end_begin(agent *a, int reason, int err, bool aborting)
 		reason = AGENT_EXIT_INTERRUPTED;
 	a->reason = reason;
 	a->error = err;
-	a->phase = PHASE_ENDING;
+	__atomic_store_n(&a->phase, PHASE_ENDING, __ATOMIC_RELEASE);
 	if (a->has_pending) {
 		agent__step_free(&a->pending, a);
 		a->has_pending = false;
