@@ -76,6 +76,63 @@ test_abort_outside_loop(void **state)
 	agent_loop_unref(l);
 }
 
+/* 1C: the step budget of an iteration runs out while an agent ended by
+ * another one is still on the ready list; the zombie is freed at the end
+ * of the iteration */
+static agent *budget_victim;
+
+static agent_step
+spin_repeat(agent *a, void *d)
+{
+	int *n = agent_self(a);
+
+	(void)d;
+	if ((*n)++ == 0 && budget_victim) {
+		assert_int_equal(agent_interrupt(budget_victim,
+						 AGENT_LEVEL_ABORT), 0);
+		budget_victim = NULL;
+	}
+	return *n < 600 ? agent_again() : agent_stop();
+}
+
+static const struct agent_state spin_state = { .name = "spin",
+					       .repeat = spin_repeat };
+
+static agent_step
+spin_begin(agent *a)
+{
+	(void)a;
+	return agent_async(&spin_state, NULL);
+}
+
+static const struct agent_def spin_def = { .name = "spin",
+					   .begin = spin_begin };
+
+static void
+test_budget_zombie_on_ready(void **state)
+{
+	int counts[10] = { 0 };
+	agent_loop *l;
+	agent *v;
+
+	(void)state;
+	assert_int_equal(agent_loop_new(&l), 0);
+	for (int i = 0; i < 10; i++) {
+		agent *s;
+		assert_int_equal(agent_new(&s, l, &spin_def, &counts[i]), 0);
+		assert_int_equal(agent_start(s), 0);
+		agent_unref(s); /* the loop keeps it while it runs */
+	}
+	assert_int_equal(agent_new(&v, l, &idle_def, NULL), 0);
+	assert_int_equal(agent_start(v), 0); /* listed after the spinners */
+	budget_victim = v;
+	agent_unref(v);
+	assert_int_equal(agent_loop_run(l), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(counts[i], 600);
+	agent_loop_unref(l);
+}
+
 /* 2: one epoll batch holds the wake eventfd (a cross-thread ABORT that
  * frees the agent's source) and the source's fd */
 static agent *abort_target;
@@ -639,6 +696,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_do_next_created),
 		cmocka_unit_test(test_abort_outside_loop),
+		cmocka_unit_test(test_budget_zombie_on_ready),
 		cmocka_unit_test(test_batch_freed_watcher),
 		cmocka_unit_test(test_xthread_send_refused),
 		cmocka_unit_test(test_xthread_send_full),
