@@ -20,7 +20,7 @@ UNIT
 write_unit churn.group <<UNIT
 [Group]
 Order=2
-Intensity=1000000
+Intensity=10000
 Period=100ms
 UNIT
 write_unit churn.agent <<UNIT
