@@ -197,6 +197,7 @@ struct nng_guard {
 	pthread_mutex_t lock;  /* the fields below it: notifier threads */
 	struct nng_guard_pipe *live;
 	size_t n_live, cap_live;
+	uint64_t n_added;      /* pipes that reached the socket, ever */
 
 	sd_event *event;
 	nng_socket sock;
@@ -210,6 +211,9 @@ struct nng_guard {
 	sd_event_source *timer;
 	unsigned long prev[64];  /* pipe-less connections at the last check */
 	size_t n_prev;
+	uint64_t added_at_check; /* n_added when the check was armed */
+	bool checking;           /* a check is armed */
+	bool late_arrival;       /* a connection came while checking */
 };
 
 /* Listen on ipc://path (mode 0600) and restart the listener if nng stops

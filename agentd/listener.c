@@ -10,7 +10,11 @@
  * one that still has no pipe in the socket at two checks in a row means
  * the listener is wedged, and it is recreated on the same path (the stuck
  * connections are shut down; clients get an error and can retry).
- * Healthy listeners cost a wake-up and a scan per connection.
+ * A wedged listener hands no pipe to the socket any more: when a pipe did
+ * reach the socket since the connection arrived, the listener is healthy
+ * and nothing is read. Only a connection not followed by any new pipe
+ * within LISTENER_CHECK costs a scan (/proc/net/unix and agentd's fds),
+ * at most one per LISTENER_CHECK.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +36,17 @@
 
 #define LISTENER_CHECK	(500 * USEC_PER_MSEC)
 #define GUARD_INODES_MAX	64
+
+static uint64_t
+guard_added(struct nng_guard *g)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&g->lock);
+	n = g->n_added;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
 
 static bool
 guard_pid_live(struct nng_guard *g, pid_t pid)
@@ -198,6 +213,7 @@ guard_unwatch(struct nng_guard *g)
 {
 	g->io = sd_event_source_disable_unref(g->io);
 	g->timer = sd_event_source_disable_unref(g->timer);
+	g->checking = g->late_arrival = false;
 	g->dupfd = safe_close(g->dupfd);
 }
 
@@ -249,9 +265,20 @@ guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct nng_guard *g = userdata;
 	unsigned long now[GUARD_INODES_MAX];
+	uint64_t added = guard_added(g);
 	bool stuck = false;
 	size_t n;
 
+	bool late = g->late_arrival;
+
+	g->late_arrival = false;
+	if (g->n_prev == 0 && !late && added != g->added_at_check) {
+		/* a pipe reached the socket since the connection came (and
+		 * no other came since): the listener works */
+		g->checking = false;
+		sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+		return 0;
+	}
 	n = guard_scan(g, false, now, ELEMENTSOF(now));
 	for (size_t i = 0; i < n && !stuck; i++)
 		for (size_t k = 0; k < g->n_prev && !stuck; k++)
@@ -268,9 +295,10 @@ guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 				  g->path);
 		return 0;
 	}
+	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
 	if (n == 0) {
 		g->n_prev = 0;
-		sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+		g->checking = false;
 		return 0;
 	}
 	memcpy(g->prev, now, n * sizeof(now[0]));
@@ -280,24 +308,37 @@ guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* A connection arrives: enter checking mode. */
+/*
+ * A connection arrives: enter checking mode, and notice one more arrival
+ * (at most one wake-up per check: the io source stays off until the tick).
+ */
 static int
 guard_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct nng_guard *g = userdata;
 	int r;
 
+	if (g->checking) {
+		g->late_arrival = true;
+		return 0;
+	}
+	g->checking = true;
+	g->late_arrival = false;
 	g->n_prev = 0;
+	g->added_at_check = guard_added(g);
 	if (!g->timer) {
 		r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
 					       LISTENER_CHECK, USEC_PER_MSEC * 10,
 					       guard_timer_cb, g);
-		if (r < 0)
+		if (r < 0) { /* best effort: the guard stops watching */
+			g->checking = false;
 			return 0;
+		}
 	} else {
 		sd_event_source_set_time_relative(g->timer, LISTENER_CHECK);
 	}
 	sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
+	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -347,6 +388,7 @@ nng_guard_pipe_event(struct nng_guard *g, nng_pipe p, nng_pipe_ev ev)
 				g->cap_live = cap;
 			}
 		}
+		g->n_added++;
 		if (g->n_live < g->cap_live) {
 			g->live[g->n_live].id = id;
 			g->live[g->n_live].pid = (pid_t)pid;
