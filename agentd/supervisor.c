@@ -196,9 +196,10 @@ group_fail(struct agent_group *g, struct agent *culprit)
 }
 
 /*
- * The ring of restart times holds at least Intensity entries (more restarts
- * than that within Period fail the group, so older ones never matter); it
- * grows when a reload raises Intensity, keeping the times in order.
+ * The ring of restart times grows (doubling, keeping the times in order)
+ * up to Intensity entries: more restarts than that within Period fail the
+ * group, so older ones never matter, and a large Intensity= costs memory
+ * only for the restarts that happen.
  */
 static int
 group_history_reserve(struct agent_group *g, unsigned need)
@@ -233,7 +234,10 @@ group_count_restart(struct agent_group *g)
 			n++;
 	if (n + 1 > g->unit->intensity)
 		return false;
-	if (group_history_reserve(g, g->unit->intensity) < 0) {
+	if (g->n_history == g->history_cap &&
+	    g->history_cap < g->unit->intensity &&
+	    group_history_reserve(g, MIN(g->unit->intensity,
+					 MAX(16u, 2 * g->history_cap))) < 0) {
 		log_warnx("group %s: out of memory for its restart history, "
 			  "this restart is not counted", g->name);
 		return true;

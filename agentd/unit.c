@@ -26,8 +26,7 @@
 #include "proto.h"
 #include "unit.h"
 
-/* A group keeps Intensity restart times (supervisor.c): at most 80 KB. */
-#define UNIT_INTENSITY_MAX 10000
+#define UNIT_INTENSITY_MAX 1000000
 
 #define UNIT_LINE_MAX	(64 * 1024)
 
