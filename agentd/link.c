@@ -180,12 +180,26 @@ link_send_agent(struct agent *a, nng_msg *msg)
 	return link_send(a->m, a->link_pipe, msg);
 }
 
-static void
+/*
+ * Close a pipe from the loop, but only the pipe of a live process we
+ * spawned. Messages of an agent we have already reaped (its STOPPING and
+ * EXIT_REPORT are often still queued when its pidfd fires) come from a pipe
+ * nng is tearing down by itself; calling nng_pipe_close() on it then races
+ * with that teardown in nng 1.5.2 (pair1 poly) and ends in "panic:
+ * pthread_mutex_lock: Invalid argument" on an nng thread during large
+ * ordered stops. Such a pipe needs no closing: its peer is gone. Strangers
+ * are closed in ADD_PRE already. Returns true if the pipe was closed.
+ */
+static bool
 link_close_pipe(uint32_t pipe_id)
 {
 	nng_pipe p = { .id = pipe_id };
+	pid_t pid = link_peer_pid(p);
 
+	if (pid <= 0 || !link_pid_known(pid))
+		return false;
 	nng_pipe_close(p);
+	return true;
 }
 
 static struct agent *
@@ -310,9 +324,12 @@ link_handle(struct manager *m, nng_msg *msg)
 		}
 	}
 	if (!a) {
-		log_warnx("link: %s before hello on pipe %u, closing",
-			  proto_msgtype_to_string(env.type), pipe_id);
-		link_close_pipe(pipe_id);
+		if (link_close_pipe(pipe_id))
+			log_warnx("link: %s before hello on pipe %u, closed",
+				  proto_msgtype_to_string(env.type), pipe_id);
+		else
+			log_debug("link: %s on pipe %u of an agent already reaped, dropped",
+				  proto_msgtype_to_string(env.type), pipe_id);
 		return;
 	}
 	proto_reader_init(&rd, env.payload, env.payload_len);
