@@ -625,6 +625,53 @@ test_instances(void **state)
 	fixture_free(f);
 }
 
+/* events.c: numbered from 1, a bounded ring, a detail per transition. */
+static void
+test_events_ring(void **state)
+{
+	struct fixture *f = fixture_new("/u/a.agent",
+					"[Agent]\nType=exec\nExecStart=/bin/true\n", NULL);
+	struct agent *a = agent(f, "a");
+	const struct agentd_event *e;
+	char want[32];
+	uint64_t n;
+
+	assert_int_equal(f->m.event_seq, 0);
+	assert_int_equal(events_first_seq(&f->m), 1); /* empty: next */
+	agent_handle_event(a, AGENT_EV_START);
+	assert_int_equal(a->state, AGENT_RUNNING);
+	assert_int_equal(f->m.event_seq, 2);
+	e = events_get(&f->m, 1);
+	assert_int_equal(e->seq, 1);
+	assert_string_equal(e->name, "a");
+	assert_int_equal(e->from, AGENT_INACTIVE);
+	assert_int_equal(e->to, AGENT_STARTING);
+	snprintf(want, sizeof(want), "pid %d", (int)a->pid);
+	assert_string_equal(e->detail, want);
+	e = events_get(&f->m, 2);
+	assert_int_equal(e->from, AGENT_STARTING);
+	assert_int_equal(e->to, AGENT_RUNNING);
+
+	/* how the run ended, once the process is gone */
+	a->pid = 0;
+	snprintf(a->last_exit, sizeof(a->last_exit), "exited 3");
+	events_record(&f->m, a, AGENT_RUNNING, AGENT_BACKOFF);
+	assert_string_equal(events_get(&f->m, 3)->detail, "exited 3");
+	events_record(&f->m, a, AGENT_BACKOFF, AGENT_STARTING);
+	assert_string_equal(events_get(&f->m, 4)->detail, "");
+
+	/* past the ring's size the oldest are overwritten */
+	for (int i = 0; i < 2 * EVENT_RING_SIZE + 5; i++)
+		events_record(&f->m, a, AGENT_RUNNING, AGENT_STOPPING);
+	n = f->m.event_seq;
+	assert_int_equal(n, 4 + 2 * EVENT_RING_SIZE + 5);
+	assert_int_equal(events_first_seq(&f->m), n - EVENT_RING_SIZE + 1);
+	assert_int_equal(events_get(&f->m, n)->seq, n);
+	assert_int_equal(events_get(&f->m, n - EVENT_RING_SIZE + 1)->seq,
+			 n - EVENT_RING_SIZE + 1);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -643,6 +690,7 @@ main(void)
 		cmocka_unit_test(test_start_timeout_counts_as_failure),
 		cmocka_unit_test(test_no_restart_while_shutting_down),
 		cmocka_unit_test(test_instances),
+		cmocka_unit_test(test_events_ring),
 	};
 
 	log_init("test-supervisor", LOG_LEVEL_ERR);
