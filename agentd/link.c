@@ -437,6 +437,15 @@ link_open(struct manager *m)
 				      PROTO_MSG_MAX)) != 0 ||
 	    (rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_ADD_PRE,
 				  link_pipe_cb, m)) != 0 ||
+	    /*
+	     * nng's default send buffer (0) lets a non-blocking send succeed
+	     * only while pair1's single upper-queue reader waits: with many
+	     * agents saying hello at once most HELLO_ACKs got NNG_EAGAIN (776
+	     * of 1,000) and had to wait in the sendq. What still gets
+	     * NNG_EAGAIN waits there (sendq.c).
+	     */
+	    (rv = nng_socket_set_int(m->link_sock, NNG_OPT_SENDBUF,
+				     1024)) != 0 ||
 	    (rv = nng_socket_get_int(m->link_sock, NNG_OPT_RECVFD, &fd)) != 0) {
 		log_warnx("link: %s", nng_strerror(rv));
 		return proto_errno_from_nng(rv);
