@@ -5,7 +5,9 @@
  * the agent's inbox (pull0) and sends to other agents' inboxes (one cached
  * push0 socket per destination), remote requests and their responses, and
  * agent_main() with its signal handling. nng sockets are polled from the
- * loop through NNG_OPT_RECVFD; no libagent code runs on nng's threads.
+ * loop through NNG_OPT_RECVFD/SENDFD, except the inbox, which keeps one
+ * nng_recv_aio whose callback only sets a flag and writes an eventfd; no
+ * other libagent code runs on nng's threads.
  */
 #include <errno.h>
 #include <glob.h>
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,6 +118,12 @@ struct agent_remote_ctx {
 	/* the inbox message being dispatched (a batch cut by backpressure
 	 * or by the budget), resumed from cur_off */
 	nng_msg *cur;
+	/* one persistent receive on the inbox: its callback (nng thread)
+	 * only sets inbox_done and writes inbox_efd, which the loop watches
+	 * (no aio allocation per receive, no failing receive per wake-up) */
+	nng_aio *inbox_aio;
+	int inbox_efd;
+	atomic_int inbox_done;
 	size_t cur_off;
 	struct agent_tnode resume;
 };
@@ -1602,6 +1612,46 @@ inbox_block(struct agent_remote_ctx *rc)
 	}
 }
 
+/* On an nng thread: only flag it and wake the loop. */
+static void
+inbox_aio_cb(void *arg)
+{
+	struct agent_remote_ctx *rc = arg;
+	uint64_t one = 1;
+
+	atomic_store_explicit(&rc->inbox_done, 1, memory_order_release);
+	(void)!write(rc->inbox_efd, &one, sizeof(one));
+}
+
+/* The message the inbox's receive got, if it completed; the receive is
+ * started again at once (one message in flight: backpressure stays with
+ * nng's queues). 0 with *msg set, or -EAGAIN. */
+static int
+inbox_take(struct agent_remote_ctx *rc, nng_msg **msg)
+{
+	uint64_t v;
+	int rv;
+
+	for (;;) {
+		/* clear the wake-up first: a completion after this writes it
+		 * again */
+		(void)!read(rc->inbox_efd, &v, sizeof(v));
+		if (!atomic_load_explicit(&rc->inbox_done,
+					  memory_order_acquire))
+			return -EAGAIN;
+		atomic_store_explicit(&rc->inbox_done, 0,
+				      memory_order_relaxed);
+		rv = nng_aio_result(rc->inbox_aio);
+		*msg = rv == 0 ? nng_aio_get_msg(rc->inbox_aio) : NULL;
+		nng_aio_set_msg(rc->inbox_aio, NULL);
+		if (rv == NNG_ECLOSED)
+			return -EAGAIN;
+		nng_recv_aio(rc->inbox, rc->inbox_aio);
+		if (*msg)
+			return 0;
+	}
+}
+
 /*
  * Dispatch what the inbox holds: nng messages of one or more envelopes
  * (batches), in order, while the agent's mailbox has room. A full mailbox
@@ -1626,8 +1676,8 @@ inbox_pump(struct agent_remote_ctx *rc)
 				return;
 			}
 			if (budget == 0)
-				return; /* RECVFD stays readable */
-			if (nng_recvmsg(rc->inbox, &msg, NNG_FLAG_NONBLOCK) != 0)
+				return; /* the eventfd stays readable */
+			if (inbox_take(rc, &msg) < 0)
 				return;
 			if (!a) {
 				/* the agent is gone: drain and drop */
@@ -1808,11 +1858,29 @@ agent_listen(agent *a, const char *url)
 		return r;
 	}
 	rc->inbox_lst = lst;
-	r = sock_recvfd(rc->inbox, &rc->inbox_io, a->loop, inbox_fire);
-	if (r < 0) {
+	rc->inbox_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (rc->inbox_efd < 0) {
+		r = -errno;
 		nng_close(rc->inbox);
 		return r;
 	}
+	atomic_store(&rc->inbox_done, 0);
+	r = nng_aio_alloc(&rc->inbox_aio, inbox_aio_cb, rc);
+	if (r != 0) {
+		close(rc->inbox_efd);
+		nng_close(rc->inbox);
+		return proto_errno_from_nng(r);
+	}
+	rc->inbox_io.fd = rc->inbox_efd;
+	rc->inbox_io.fire = inbox_fire;
+	r = agent__io_update(a->loop, &rc->inbox_io, EPOLLIN);
+	if (r < 0) {
+		nng_aio_free(rc->inbox_aio);
+		close(rc->inbox_efd);
+		nng_close(rc->inbox);
+		return r;
+	}
+	nng_recv_aio(rc->inbox, rc->inbox_aio);
 	rc->has_inbox = true;
 	rc->inbox_agent = a; /* weak: detached when a is freed */
 	a->is_inbox = true;
@@ -2248,7 +2316,14 @@ agent__remote_free(agent_loop *l)
 	}
 	if (rc->has_inbox) {
 		agent__io_remove(l, &rc->inbox_io);
+		nng_aio_stop(rc->inbox_aio);
+		if (atomic_load(&rc->inbox_done) &&
+		    nng_aio_result(rc->inbox_aio) == 0 &&
+		    nng_aio_get_msg(rc->inbox_aio))
+			nng_msg_free(nng_aio_get_msg(rc->inbox_aio));
+		nng_aio_free(rc->inbox_aio);
 		nng_close(rc->inbox);
+		close(rc->inbox_efd);
 	}
 	while (rc->resolving) {
 		struct resolve_wait *w = rc->resolving;
