@@ -101,6 +101,8 @@ struct agent_remote_ctx {
 	uint64_t hb_seq;
 
 	struct peer *peers;
+	char last_name[PROTO_NAME_MAX + 1]; /* inbox_url_of's memo */
+	char last_url[PROTO_URL_MAX];
 	struct peer *dirty;        /* peers with a pending batch */
 	struct pool *pools;
 	struct agent_req *pending; /* remote requests by corr (= id) */
@@ -719,6 +721,13 @@ inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 		snprintf(buf, size, "%s", name);
 		return 0;
 	}
+	/* the last name that was an agent's own inbox: sending a stream to
+	 * one name costs a strcmp instead of validation and formatting */
+	if (name && rc->last_name[0] && strcmp(name, rc->last_name) == 0 &&
+	    strlen(rc->last_url) < size) {
+		memcpy(buf, rc->last_url, strlen(rc->last_url) + 1);
+		return 0;
+	}
 	if (!name || !proto_name_is_valid(name, strlen(name)))
 		return -EINVAL;
 	if (!rc->runtime_dir[0])
@@ -731,6 +740,10 @@ inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 		/* not an agent of its own: the unit of a pool? */
 		if (stat(buf + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
 			return pool_pick(rc, name, buf, size);
+	}
+	if ((size_t)n < sizeof(rc->last_url)) {
+		memcpy(rc->last_url, buf, (size_t)n + 1);
+		snprintf(rc->last_name, sizeof(rc->last_name), "%s", name);
 	}
 	return 0;
 }
@@ -1025,8 +1038,11 @@ remote_info(const struct proto_env *env, const void *body, size_t len)
 
 	if (!ri)
 		return NULL;
-	snprintf(ri->sender, sizeof(ri->sender), "%.*s",
-		 (int)MIN_SZ(env->sender_len, AGENT_NAME_MAX), env->sender);
+	/* memcpy, not snprintf("%.*s"): this runs per envelope (calloc
+	 * zeroed the terminator) */
+	if (env->sender_len)
+		memcpy(ri->sender, env->sender,
+		       MIN_SZ(env->sender_len, AGENT_NAME_MAX));
 	ri->corr = env->corr;
 	if (body && len) {
 		ri->body = malloc(len);
@@ -1473,7 +1489,8 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 	}
 	if (!ri)
 		return;
-	snprintf(ri->kind, sizeof(ri->kind), "%.*s", (int)kind_len, kind);
+	if (kind_len)
+		memcpy(ri->kind, kind, MIN_SZ(kind_len, AGENT_NAME_MAX));
 	m = agent__msg_new(a->loop);
 	if (!m) {
 		free(ri->reply_to);
