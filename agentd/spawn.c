@@ -163,14 +163,21 @@ static bool clone3_unsupported;
  * Into a cgroup: clone3(CLONE_INTO_CGROUP) places the child at creation
  * (fork takes cgroup_threadgroup_rwsem for reading only), where a write to
  * cgroup.procs by the child waits for an RCU grace period while agentd
- * waits for the vfork child. Without CLONE_VM, since clone3 with CLONE_VM
- * needs a new stack the raw syscall cannot return on: the child gets a
- * copy-on-write copy of agentd (page tables only), runs child_main() on
- * its copy of this stack and execs; CLONE_VFORK keeps the exec error
- * synchronous. Returns the pid, or -1 with errno.
+ * waits for the vfork child. CLONE_VFORK keeps the exec error synchronous.
+ *
+ * x86-64: CLONE_VM too, like clone(): the child runs child_main() on its
+ * own stack. glibc 2.36 has no clone3() wrapper and the child cannot
+ * return from syscall() on a new stack, so the system call is made here:
+ * the child calls fn(arg) (kept in r8/r9, which the syscall instruction
+ * preserves) and exits with its value; the parent falls through with the
+ * pid or -errno. Elsewhere: without CLONE_VM, the child is a
+ * copy-on-write copy of agentd that returns from syscall() on its copy of
+ * this stack (costlier: page tables are copied and agentd takes write
+ * faults afterwards). Returns the pid, or -1 with errno.
  */
 static pid_t
-clone3_into_cgroup(struct child_args *c, int cgroup_fd)
+clone3_into_cgroup(struct child_args *c, int cgroup_fd, void *stack,
+		   size_t stack_size)
 {
 	struct spawn_clone_args ca = {
 		.flags = CLONE_VFORK | SPAWN_CLONE_INTO_CGROUP,
@@ -179,10 +186,48 @@ clone3_into_cgroup(struct child_args *c, int cgroup_fd)
 	};
 	long pid;
 
+#if defined(__x86_64__)
+	ca.flags |= CLONE_VM;
+	ca.stack = (uint64_t)(uintptr_t)stack;
+	ca.stack_size = stack_size;
+	{
+		register long rax __asm__("rax") = SYS_clone3;
+		register void *rdi __asm__("rdi") = &ca;
+		register size_t rsi __asm__("rsi") = sizeof(ca);
+		register int (*r8)(void *) __asm__("r8") = child_main;
+		register void *r9 __asm__("r9") = c;
+
+		__asm__ volatile(
+			"syscall\n\t"
+			"test %%rax, %%rax\n\t"
+			"jnz 1f\n\t"
+			/* child: rsp is the top of the new stack (aligned) */
+			"xor %%ebp, %%ebp\n\t"
+			"mov %%r9, %%rdi\n\t"
+			"call *%%r8\n\t"
+			"mov %%eax, %%edi\n\t"
+			"mov $60, %%eax\n\t" /* SYS_exit */
+			"syscall\n\t"
+			"hlt\n"
+			"1:\n\t"
+			: "+r"(rax)
+			: "r"(rdi), "r"(rsi), "r"(r8), "r"(r9)
+			: "rcx", "r11", "memory", "cc");
+		pid = rax;
+	}
+	if (pid < 0) {
+		errno = (int)-pid;
+		return -1;
+	}
+	return (pid_t)pid;
+#else
+	(void)stack;
+	(void)stack_size;
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
 		(void)child_main(c); /* does not return */
 	return (pid_t)pid;
+#endif
 }
 
 int
@@ -210,11 +255,20 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid,
 	 * (or our copy of it: the handlers are agentd's). */
 	sigfillset(&all);
 	if (p->cgroup_fd >= 0 && p->cgroup_fresh && !clone3_unsupported) {
+		stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED) {
+			r = -errno;
+			*ret_step = "mmap";
+			goto out;
+		}
 		pthread_sigmask(SIG_SETMASK, &all, &c.old_mask);
-		pid = clone3_into_cgroup(&c, p->cgroup_fd);
+		pid = clone3_into_cgroup(&c, p->cgroup_fd, stack,
+					 CHILD_STACK_SIZE);
 		if (pid < 0)
 			r = -errno;
 		pthread_sigmask(SIG_SETMASK, &c.old_mask, NULL);
+		munmap(stack, CHILD_STACK_SIZE);
 		if (pid >= 0)
 			done = true;
 		else if (r == -ENOSYS || r == -EINVAL || r == -E2BIG)
