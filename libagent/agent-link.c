@@ -860,6 +860,118 @@ agent_send_remote_body(agent *self, const char *name, const char *kind,
 	return send_event(rc, url, kind, body, len);
 }
 
+/*
+ * agent_send_remote_wait(): a sync state's blocking send. The body is
+ * encoded on the caller's thread; the send itself runs on the agent's loop
+ * (XQ_CALL), which retries a -EAGAIN every millisecond until the deadline
+ * and then wakes the caller. The caller's stack holds the struct: the loop
+ * never touches it after done is set.
+ */
+#define SEND_WAIT_RETRY	(1 * AGENT_USEC_PER_MSEC)
+
+struct send_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	agent *self;
+	const char *name;
+	const char *kind;
+	const void *body;
+	size_t len;
+	uint64_t deadline;
+	struct agent_tnode retry;
+	int result;
+	bool done;
+};
+
+static void
+send_wait_try(struct send_wait *w)
+{
+	int r = agent_send_remote_body(w->self, w->name, w->kind, w->body,
+				       w->len);
+
+	if (r == -EAGAIN) {
+		uint64_t now = agent__now();
+
+		if (now < w->deadline) {
+			uint64_t next = now + SEND_WAIT_RETRY;
+
+			(void)agent__tnode_arm(w->self->loop, &w->retry,
+					       next < w->deadline ? next :
+								    w->deadline);
+			return;
+		}
+		r = -ETIMEDOUT;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->result = r;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+send_wait_call(void *arg)
+{
+	send_wait_try(arg);
+}
+
+static void
+send_wait_fire(struct agent_tnode *n)
+{
+	send_wait_try(container_of(n, struct send_wait, retry));
+}
+
+_public_ int
+agent_send_remote_wait(agent *self, const char *name,
+		       const struct agent_msg_type *type, void *payload,
+		       uint64_t timeout_usec)
+{
+	struct send_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER };
+	struct agent_xq *x;
+	void *body = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!self || !type || !type->name || !name) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (agent__on_loop(self->loop)) {
+		r = -EDEADLK; /* the loop would wait for itself */
+		goto out;
+	}
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto out;
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		r = -ENOMEM;
+		goto out;
+	}
+	w.self = self;
+	w.name = name;
+	w.kind = type->name;
+	w.body = body;
+	w.len = len;
+	w.deadline = agent__deadline(timeout_usec);
+	agent__tnode_init(&w.retry, send_wait_fire);
+	x->kind = XQ_CALL;
+	x->fn = send_wait_call;
+	x->arg = &w;
+	agent__xq_push(self->loop, x);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	r = w.result;
+out:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
+}
+
 /* Our inbox URL a destination can answer to: one of the same transport
  * (a tcp:// peer gets our tcp:// listener) when we have one. */
 static const char *

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <msgpack.h>
 #include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
 #include <agent/agent.h>
@@ -312,11 +314,144 @@ test_remote_events_requests(void **state)
 	unsetenv("AGENTD_RUNTIME_DIR");
 }
 
+/* ---- agent_send_remote_wait: a sync fn's blocking sends --------------------- */
+
+#define WAIT_N	20000
+
+static const struct agent_msg_type msg_tick = {
+	.name = "tick",
+	.free = free,
+	.encode = u64_encode,
+	.decode = u64_decode,
+};
+
+static uint64_t sink_got, sink_bad_order;
+static int sink_loop_r;
+
+static int
+sink_on_tick(agent *a, agent_msg *m)
+{
+	uint64_t *v = agent_msg_payload(m);
+
+	if (*v != __atomic_load_n(&sink_got, __ATOMIC_RELAXED))
+		sink_bad_order++;
+	__atomic_store_n(&sink_got, sink_got + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static agent_step
+sink_begin(agent *a)
+{
+	/* on the loop thread it would wait for itself */
+	sink_loop_r = agent_send_remote_wait(a, "sink", &msg_tick, num(0),
+					     AGENT_USEC_INFINITY);
+	return agent_events();
+}
+
+static const struct agent_handler sink_handlers[] = {
+	{ .type = &msg_tick, .on_event = sink_on_tick },
+	{ 0 },
+};
+
+static const struct agent_def sink_def = {
+	.name = "sink",
+	.begin = sink_begin,
+	.handlers = sink_handlers,
+	.mailbox_capacity = 16, /* a small mailbox: the sender meets -EAGAIN */
+};
+
+static int wait_fails, wait_refused, wait_inval, wait_timedout;
+static char stuck_name[64];
+
+static int
+sender_fn(agent *a, void *arg)
+{
+	for (uint64_t i = 0; i < WAIT_N; i++)
+		if (agent_send_remote_wait(a, "sink", &msg_tick, num(i),
+					   30 * AGENT_USEC_PER_SEC) != 0)
+			wait_fails++;
+	wait_refused = agent_send_remote_wait(a, "nobody", &msg_tick, num(1),
+					      AGENT_USEC_PER_SEC);
+	wait_inval = agent_send_remote_wait(a, "../etc", &msg_tick, num(1),
+					    AGENT_USEC_PER_SEC);
+	/* an inbox nobody reads: sends are accepted until every buffer on
+	 * the way is full, then one waits out its deadline */
+	for (unsigned i = 0; i < 2000000; i++) {
+		int r = agent_send_remote_wait(a, stuck_name, &msg_tick,
+					       num(i),
+					       20 * AGENT_USEC_PER_MSEC);
+		if (r != 0) {
+			wait_timedout = r;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+test_remote_send_wait(void **state)
+{
+	char dir[] = "/tmp/la.XXXXXX";
+	char url[256];
+	struct beta_thread st = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				  .cond = PTHREAD_COND_INITIALIZER };
+	nng_socket stuck;
+	pthread_t th;
+	agent *snd;
+	uint64_t deadline;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+	setenv("AGENTD_NAME", "sink", 1);
+	assert_int_equal(agent_new(&st.a, NULL, &sink_def, NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/sink.sock", dir);
+	assert_int_equal(agent_listen(st.a, url), 0);
+	assert_int_equal(agent_start(st.a), 0);
+	assert_int_equal(pthread_create(&th, NULL, beta_main, &st), 0);
+
+	/* a raw pull0 inbox that never receives */
+	snprintf(stuck_name, sizeof(stuck_name), "stuck");
+	snprintf(url, sizeof(url), "ipc://%s/inbox/stuck.sock", dir);
+	assert_int_equal(nng_pull0_open(&stuck), 0);
+	assert_int_equal(nng_listen(stuck, url, NULL, 0), 0);
+
+	setenv("AGENTD_NAME", "sender", 1);
+	assert_int_equal(agent_new_sync_fn(&snd, NULL, sender_fn, NULL, NULL),
+			 0);
+	assert_int_equal(agent_run(snd), AGENT_EXIT_DONE);
+	assert_int_equal(wait_fails, 0);
+	assert_int_equal(wait_refused, -ECONNREFUSED);
+	assert_int_equal(wait_inval, -EINVAL);
+	assert_int_equal(wait_timedout, -ETIMEDOUT);
+	agent_unref(snd);
+	nng_close(stuck);
+
+	/* every accepted event arrives, in order (bounded wait) */
+	deadline = (uint64_t)time(NULL) + 60;
+	while (__atomic_load_n(&sink_got, __ATOMIC_ACQUIRE) < WAIT_N &&
+	       (uint64_t)time(NULL) < deadline)
+		usleep(10000);
+	assert_int_equal(agent_interrupt(st.a, AGENT_LEVEL_FLAG), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sink_got, WAIT_N);
+	assert_int_equal(sink_bad_order, 0);
+	assert_int_equal(sink_loop_r, -EDEADLK);
+	agent_unref(st.a);
+	snprintf(url, sizeof(url), "%s/inbox/stuck.sock", dir);
+	(void)unlink(url);
+	snprintf(url, sizeof(url), "%s/inbox", dir);
+	(void)rmdir(url);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_NAME");
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_events_requests),
+		cmocka_unit_test(test_remote_send_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -332,6 +332,21 @@ int agent_send_remote(agent *self, const char *name,
  * (for tools that do not have the type). */
 int agent_send_remote_body(agent *self, const char *name, const char *kind,
 			   const void *body, size_t len);
+/*
+ * agent_send_remote() for sync states: blocks the calling worker thread
+ * until the event is accepted (queued in order, as agent_send_remote()'s
+ * 0) or timeout_usec has passed (AGENT_USEC_INFINITY: no deadline). While
+ * the destination does not take more (-EAGAIN), the send is retried on the
+ * agent's loop every millisecond; each refused try counts in
+ * agent_remote_stats().dropped. The payload is encoded on the calling
+ * thread with type->encode and freed. Returns 0, -ETIMEDOUT, -EDEADLK
+ * (called on the loop thread: use agent_send_remote() there), or the
+ * errors of agent_send_remote(). Sync states (any thread but the loop's);
+ * the agent's loop must be running (it is while a sync state runs).
+ */
+int agent_send_remote_wait(agent *self, const char *name,
+			   const struct agent_msg_type *type, void *payload,
+			   uint64_t timeout_usec);
 /* A request to a remote agent: as agent_request(); the response body is
  * decoded with type->reply_decode (or left raw for agent_msg_body()). */
 int64_t agent_request_remote(agent *self, const char *name,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Many libagent agents at once on the link: 150 agents in 5 ordered groups
+# Many libagent agents at once on the link: 200 agents in 2 ordered groups
 # start together. Every one must get its HELLO_ACK (agentd must not log
 # "cannot send hello-ack"; with WatchdogSec= each one heartbeats only after
 # the ack, so a missed ack shows as a watchdog restart: the pids must not
