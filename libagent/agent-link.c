@@ -2572,8 +2572,8 @@ main_alive(void *arg)
 	agent *a = arg;
 
 	/* an abort that cannot complete (a sync state still running on a
-	 * worker) ends the process anyway */
-	return a->phase != PHASE_ENDED && !a->abort_pending;
+	 * worker, in this agent or a descendant) ends the process anyway */
+	return a->phase != PHASE_ENDED && !agent__abort_stuck(a);
 }
 
 int agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg);
@@ -2658,7 +2658,7 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	r = agent__loop_run_while(l, main_alive, a);
 	if (a->phase == PHASE_ENDED)
 		status = a->reason;
-	else if (a->abort_pending) {
+	else if (agent__abort_stuck(a)) {
 		/* a sync state holds the agent: report and leave without
 		 * waiting for it (the process ends with us) */
 		struct agent_remote_ctx *rc = l->remote;

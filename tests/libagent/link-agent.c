@@ -3,16 +3,45 @@
  * link-agent.c - a libagent program for test-agent-link: an actor run by
  * agent_main(). It prints "ready" once begin ran and "stopping" from
  * on_interrupt, so the test knows when to signal it. With argv[1] ==
- * "stubborn" its shutdown state never ends (only ABORT ends it). Each
- * "note" event it receives prints "note".
+ * "stubborn" its shutdown state never ends (only ABORT ends it); with
+ * "busychild" it spawns a child whose sync state never returns (only an
+ * ABORT that leaves the worker behind ends the process). Each "note" event
+ * it receives prints "note".
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <agent/agent.h>
 
 static int stubborn;
+static int busychild;
+
+/* a sync state that never returns: only the process's end stops it */
+static agent_step
+stuck_once(agent *a, void *data)
+{
+	for (;;)
+		pause();
+	return agent_done();
+}
+
+static const struct agent_state state_stuck = {
+	.name = "stuck",
+	.once = stuck_once,
+};
+
+static agent_step
+child_begin(agent *a)
+{
+	return agent_sync(&state_stuck, NULL);
+}
+
+static const struct agent_def child_def = {
+	.name = "stuck-child",
+	.begin = child_begin,
+};
 
 static agent_step
 forever_cb(agent *a, void *data, agent_msg *m)
@@ -48,6 +77,8 @@ begin(agent *a)
 
 	/* linked: the status goes to agentd; standalone: nobody to tell */
 	if (r < 0 && r != -ENOTCONN)
+		return agent_fail(r);
+	if (busychild && (r = agent_spawn(a, NULL, 0, &child_def, NULL)) < 0)
 		return agent_fail(r);
 	printf("ready\n");
 	fflush(stdout);
@@ -90,5 +121,6 @@ main(int argc, char **argv)
 {
 	agent_log_set(log_line, NULL);
 	stubborn = argc > 1 && strcmp(argv[1], "stubborn") == 0;
+	busychild = argc > 1 && strcmp(argv[1], "busychild") == 0;
 	return agent_main(&def, NULL, argc, argv);
 }

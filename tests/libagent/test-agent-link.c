@@ -36,6 +36,7 @@ extern char **environ;
 static char *helper;
 static char mode_actor[] = "actor";
 static char mode_stubborn[] = "stubborn";
+static char mode_busychild[] = "busychild";
 
 static pid_t
 spawn_helper(char *mode, char **env, int *out_fd)
@@ -256,6 +257,18 @@ test_standalone_sigterm(void **state)
 
 	/* a shutdown state that never ends: the second SIGTERM aborts */
 	pid = spawn_helper(mode_stubborn, env, &out);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(wait_status(pid), PROTO_EXIT_ABORTED);
+	close(out);
+
+	/* a child stuck in a sync state: the second SIGTERM still ends the
+	 * process (it used to wait for the child's worker, here forever) */
+	pid = spawn_helper(mode_busychild, env, &out);
 	read_line(out, line, sizeof(line));
 	assert_string_equal(line, "ready");
 	assert_int_equal(kill(pid, SIGTERM), 0);
