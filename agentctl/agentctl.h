@@ -233,6 +233,16 @@ int inbox_probe(const char *name, usec_t deadline);
 int inbox_deliver(const char *name, nng_msg *msg, usec_t deadline);
 /* A private pull0 listener for answers; its URL into url. */
 int inbox_listen_private(nng_socket *ret, char *url, size_t size);
+/*
+ * Send a REQUEST [kind, reply_to, timeout, body] (body: one msgpack object,
+ * borrowed) to NAME's inbox and wait until deadline for the RESPONSE or
+ * ERROR with our corr, which on_answer gets (its return is ours). Returns
+ * EXIT_*: no answer in time is EXIT_UNREACHABLE (reported on stderr).
+ */
+int inbox_call(const char *name, const char *kind, const void *body,
+	       size_t body_len, usec_t deadline,
+	       int (*on_answer)(const struct proto_env *env, void *userdata),
+	       void *userdata);
 void inbox_close_private(nng_socket s, const char *url);
 
 /* ---- cmd-send.c (shared with call) -------------------------------------- */

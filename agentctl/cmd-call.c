@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-call.c - 'call NAME KIND [JSON|-] [--timeout T]': a REQUEST
- * [kind, reply_to, timeout_ms, body] into NAME's inbox; the RESPONSE body
- * is printed as JSON, an ERROR [code, message] goes to stderr (exit 1).
- * No answer within the timeout: exit 3.
+ * cmd-call.c - 'call NAME KIND [JSON|-] [--timeout T]': a REQUEST into
+ * NAME's inbox (inbox_call); the RESPONSE body is printed as JSON, an
+ * ERROR [code, message] goes to stderr (exit 1). No answer within the
+ * timeout: exit 3.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,18 +57,17 @@ print_response(const struct proto_env *env)
 }
 
 static int
+on_answer(const struct proto_env *env, void *userdata)
+{
+	return print_response(env);
+}
+
+static int
 cmd_call_exec(int argc, char **argv)
 {
 	const char *name = argv[0], *kind = argv[1];
-	usec_t deadline = usec_add(now_usec(), arg_timeout);
-	nng_socket s = NNG_SOCKET_INITIALIZER;
-	char url[PROTO_URL_MAX];
-	uint64_t corr = ((uint64_t)getpid() << 32) | 1;
 	msgpack_sbuffer body;
-	struct proto_builder b;
-	struct proto_request req;
-	nng_msg *msg = NULL;
-	int r, ret;
+	int ret;
 
 	if (!proto_name_is_valid(name, strlen(name)))
 		return agentctl_usage_error("invalid agent name: '%s'", name);
@@ -76,75 +75,9 @@ cmd_call_exec(int argc, char **argv)
 		return agentctl_usage_error("invalid message kind: '%s'", kind);
 	if (send_body_from_arg(argc > 2 ? argv[2] : NULL, &body) < 0)
 		return EXIT_USAGE;
-
-	r = inbox_listen_private(&s, url, sizeof(url));
-	if (r < 0) {
-		msgpack_sbuffer_destroy(&body);
-		log_warn_errno(r, "cannot open an inbox for the answer");
-		return EXIT_FAIL;
-	}
-	req = (struct proto_request){
-		.kind = kind,
-		.kind_len = strlen(kind),
-		.reply_to = url,
-		.reply_to_len = strlen(url),
-		.timeout_ms = (uint32_t)MIN(arg_timeout / USEC_PER_MSEC,
-					    (usec_t)UINT32_MAX),
-		.body = body.data,
-		.body_len = body.size,
-	};
-	r = proto_builder_begin(&b, PROTO_MSG_REQUEST, 0, corr, "agentctl");
-	if (r >= 0) {
-		r = proto_request_pack(&b.pk, &req);
-		if (r < 0)
-			proto_builder_abort(&b);
-		else
-			r = proto_builder_finish(&b, &msg);
-	}
+	ret = inbox_call(name, kind, body.data, body.size,
+			 usec_add(now_usec(), arg_timeout), on_answer, NULL);
 	msgpack_sbuffer_destroy(&body);
-	if (r < 0) {
-		log_warn_errno(r, "cannot build the request");
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	r = inbox_deliver(name, msg, deadline);
-	if (r < 0) {
-		ret = r == -ETIMEDOUT ? EXIT_UNREACHABLE : EXIT_FAIL;
-		goto out;
-	}
-
-	for (;;) {
-		struct proto_env env;
-		nng_msg *rep = NULL;
-		int rv;
-
-		if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO,
-					    (nng_duration)MAX(1, (int64_t)usec_until(deadline) / 1000))) != 0 ||
-		    (rv = nng_recvmsg(s, &rep, 0)) != 0) {
-			if (rv == NNG_ETIMEDOUT)
-				log_warnx("no answer from %s within the timeout",
-					  name);
-			else
-				log_warnx("receiving the answer: %s",
-					  nng_strerror(rv));
-			ret = EXIT_UNREACHABLE;
-			goto out;
-		}
-		r = proto_env_decode_msg(rep, &env);
-		if (r < 0 || env.corr != corr ||
-		    (env.type != PROTO_MSG_RESPONSE &&
-		     env.type != PROTO_MSG_ERROR)) {
-			/* A stranger or a late answer: not ours. */
-			log_debug("ignoring a message on the reply inbox");
-			nng_msg_free(rep);
-			continue;
-		}
-		ret = print_response(&env);
-		nng_msg_free(rep);
-		break;
-	}
-out:
-	inbox_close_private(s, url);
 	return ret;
 }
 

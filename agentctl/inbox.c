@@ -244,3 +244,87 @@ inbox_close_private(nng_socket s, const char *url)
 	if (strncmp(url, "ipc://", 6) == 0)
 		(void)unlink(url + 6);
 }
+
+int
+inbox_call(const char *name, const char *kind, const void *body,
+	   size_t body_len, usec_t deadline,
+	   int (*on_answer)(const struct proto_env *env, void *userdata),
+	   void *userdata)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	char url[PROTO_URL_MAX];
+	uint64_t corr = ((uint64_t)getpid() << 32) | 1;
+	struct proto_builder b;
+	struct proto_request req;
+	nng_msg *msg = NULL;
+	usec_t left = usec_until(deadline);
+	int r, ret;
+
+	r = inbox_listen_private(&s, url, sizeof(url));
+	if (r < 0) {
+		log_warn_errno(r, "cannot open an inbox for the answer");
+		return EXIT_FAIL;
+	}
+	req = (struct proto_request){
+		.kind = kind,
+		.kind_len = strlen(kind),
+		.reply_to = url,
+		.reply_to_len = strlen(url),
+		.timeout_ms = (uint32_t)MIN(left / USEC_PER_MSEC,
+					    (usec_t)UINT32_MAX),
+		.body = body,
+		.body_len = body_len,
+	};
+	r = proto_builder_begin(&b, PROTO_MSG_REQUEST, 0, corr, "agentctl");
+	if (r >= 0) {
+		r = proto_request_pack(&b.pk, &req);
+		if (r < 0)
+			proto_builder_abort(&b);
+		else
+			r = proto_builder_finish(&b, &msg);
+	}
+	if (r < 0) {
+		log_warn_errno(r, "cannot build the request");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	r = inbox_deliver(name, msg, deadline);
+	if (r < 0) {
+		ret = r == -ETIMEDOUT ? EXIT_UNREACHABLE : EXIT_FAIL;
+		goto out;
+	}
+
+	for (;;) {
+		struct proto_env env;
+		nng_msg *rep = NULL;
+		int rv;
+
+		if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO,
+					    ms_left(deadline))) != 0 ||
+		    (rv = nng_recvmsg(s, &rep, 0)) != 0) {
+			if (rv == NNG_ETIMEDOUT)
+				log_warnx("no answer from %s within the timeout",
+					  name);
+			else
+				log_warnx("receiving the answer: %s",
+					  nng_strerror(rv));
+			ret = EXIT_UNREACHABLE;
+			goto out;
+		}
+		r = proto_env_decode_msg(rep, &env);
+		if (r < 0 || env.corr != corr ||
+		    (env.type != PROTO_MSG_RESPONSE &&
+		     env.type != PROTO_MSG_ERROR)) {
+			/* A stranger or a late answer: not ours. */
+			log_debug("ignoring a message on the reply inbox");
+			nng_msg_free(rep);
+			continue;
+		}
+		ret = on_answer(&env, userdata);
+		nng_msg_free(rep);
+		break;
+	}
+out:
+	inbox_close_private(s, url);
+	return ret;
+}

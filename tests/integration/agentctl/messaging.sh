@@ -23,9 +23,12 @@ UNIT
 start_agentd "$UNITS"
 ctl_ok --timeout 20s wait echo plain
 
-step "ping: a libagent agent's inbox answers"
+step "ping: a libagent agent answers through its mailbox"
 ctl_ok ping echo
-assert_contains "$OUT" "echo is alive (pid $(agent_pid echo), inbox answers)"
+assert_match "$OUT" "^echo is alive \\(pid $(agent_pid echo), mailbox answered in [0-9.]+ ms\\)$"
+ctl_ok --json ping echo
+json_eval "$OUT" 'j["alive"] and j["rtt_us"] > 0'
+assert_eq "$JV" "true" "ping --json has the round trip"
 ctl_ok ping plain
 assert_contains "$OUT" "no inbox"
 
