@@ -209,6 +209,8 @@ struct nng_guard {
 	int dupfd;
 	sd_event_source *io;
 	sd_event_source *timer;
+	sd_event_source *idle;   /* periodic check: nng may accept a
+				  * connection before the io source sees it */
 	unsigned long prev[64];  /* pipe-less connections at the last check */
 	size_t n_prev;
 	uint64_t added_at_check; /* n_added when the check was armed */

@@ -35,6 +35,11 @@
 #include "macro.h"
 
 #define LISTENER_CHECK	(500 * USEC_PER_MSEC)
+/* nng's accept thread may drain the backlog before agentd's loop polls the
+ * listening socket, so a connection can arrive unseen by the io source: a
+ * check also starts every LISTENER_IDLE when none ran meanwhile (one scan
+ * of /proc/net/unix and agentd's fds, about 5 ms with 1,000 agents). */
+#define LISTENER_IDLE	(2 * USEC_PER_SEC)
 #define GUARD_INODES_MAX	64
 
 static uint64_t
@@ -207,12 +212,14 @@ dup_socket_fd(unsigned long inode)
 static int guard_io_cb(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
 static int guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
+static int guard_idle_cb(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void
 guard_unwatch(struct nng_guard *g)
 {
 	g->io = sd_event_source_disable_unref(g->io);
 	g->timer = sd_event_source_disable_unref(g->timer);
+	g->idle = sd_event_source_disable_unref(g->idle);
 	g->checking = g->late_arrival = false;
 	g->dupfd = safe_close(g->dupfd);
 }
@@ -251,6 +258,11 @@ guard_listen(struct nng_guard *g)
 		return 0;
 	}
 	sd_event_source_set_enabled(g->io, SD_EVENT_ONESHOT);
+	r = sd_event_add_time_relative(g->event, &g->idle, CLOCK_MONOTONIC,
+				       LISTENER_IDLE, USEC_PER_MSEC * 100,
+				       guard_idle_cb, g);
+	if (r >= 0)
+		sd_event_source_set_enabled(g->idle, SD_EVENT_ON);
 	return 0;
 }
 
@@ -305,6 +317,18 @@ guard_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	g->n_prev = n;
 	sd_event_source_set_time_relative(g->timer, LISTENER_CHECK);
 	sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* Every LISTENER_IDLE: start a check unless one is under way. */
+static int
+guard_idle_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct nng_guard *g = userdata;
+
+	sd_event_source_set_time_relative(s, LISTENER_IDLE);
+	if (!g->checking)
+		(void)guard_io_cb(NULL, -1, 0, g);
 	return 0;
 }
 
