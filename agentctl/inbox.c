@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -221,10 +222,12 @@ inbox_listen_private(nng_socket *ret, char *url, size_t size)
 		nng_close(s);
 		return proto_errno_from_nng(rv);
 	}
-	/* Only our user may answer (an ipc file; abstract sockets have no
-	 * permissions, and the answer must still carry our corr). */
+	/* The agent that answers may run as another user (User=), so any
+	 * local user may connect (inbox/ is sticky: nobody else can remove
+	 * the file); only an answer carrying our unguessable corr is taken
+	 * (inbox_call). Abstract sockets have no permissions at all. */
 	if (strncmp(url, "ipc://", 6) == 0 &&
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0666)) != 0) {
 		nng_close(s);
 		return proto_errno_from_nng(rv);
 	}
@@ -253,13 +256,19 @@ inbox_call(const char *name, const char *kind, const void *body,
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	char url[PROTO_URL_MAX];
-	uint64_t corr = ((uint64_t)getpid() << 32) | 1;
+	uint64_t corr;
 	struct proto_builder b;
 	struct proto_request req;
 	nng_msg *msg = NULL;
 	usec_t left = usec_until(deadline);
 	int r, ret;
 
+	/* unguessable: the reply inbox accepts any local user */
+	if (getrandom(&corr, sizeof(corr), 0) != (ssize_t)sizeof(corr)) {
+		log_warn("getrandom");
+		return EXIT_FAIL;
+	}
+	corr |= 1; /* never 0, which means "no correlation" */
 	r = inbox_listen_private(&s, url, sizeof(url));
 	if (r < 0) {
 		log_warn_errno(r, "cannot open an inbox for the answer");

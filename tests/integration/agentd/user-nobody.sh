@@ -51,8 +51,11 @@ if [ -x "$TEST_AGENT" ]; then
 	wait_state t running
 	wait_until test -S "$RT/inbox/t.sock"
 	assert_eq "$(stat -c %U "$RT/inbox/t.sock")" nobody "t's inbox owner"
+	# the answer comes back from an agent of another user
 	ctl_ok ping t
-	assert_contains "$OUT" "inbox answers"
+	assert_contains "$OUT" "mailbox answered in"
+	ctl_ok call t echo '"x"'
+	assert_eq "$OUT" '"x"' "call to a User=nobody agent"
 fi
 stop_agentd
 pass
