@@ -338,6 +338,8 @@ void agent_watchdog_ping(struct agent *a);
 void agent_set_status_text(struct agent *a, const char *s, size_t len);
 
 /* process.c */
+int proc_stat_read(pid_t pid, char *ret_state, pid_t *ret_ppid,
+		   pid_t *ret_pgrp);
 int process_spawn(struct agent *a, const char **ret_step);
 void process_kill_main(struct agent *a, int sig);
 void process_kill_tree(struct agent *a, int sig);

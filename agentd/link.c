@@ -96,24 +96,10 @@ link_peer_pid(nng_pipe p)
 static bool
 link_pid_is_child(pid_t pid)
 {
-	char path[64], buf[512], *rp;
-	int ppid = 0;
-	ssize_t n;
-	int fd;
+	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return false;
-	return ppid == getpid();
+	return proc_stat_read(pid, NULL, &ppid, NULL) == 0 &&
+	       ppid == getpid();
 }
 
 /* On an nng thread: only look at the pid, and close strangers. */

@@ -29,24 +29,9 @@
 static pid_t
 proc_ppid(pid_t pid)
 {
-	char path[64], buf[512], *rp;
-	int ppid = 0;
-	ssize_t n;
-	int fd;
+	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	safe_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+	return proc_stat_read(pid, NULL, &ppid, NULL) < 0 ? 0 : ppid;
 }
 
 static struct agent *

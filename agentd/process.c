@@ -225,6 +225,33 @@ read_small_file(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
+/*
+ * State, parent and process group of pid from /proc/PID/stat (the fields
+ * after the last ')', since the command name may hold anything). Any
+ * thread. 0, or -errno / -EBADMSG; outputs may be NULL.
+ */
+int
+proc_stat_read(pid_t pid, char *ret_state, pid_t *ret_ppid, pid_t *ret_pgrp)
+{
+	char path[64], buf[1024], *rp, st;
+	int ppid, pgrp, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	r = read_small_file(path, buf, sizeof(buf));
+	if (r <= 0)
+		return r < 0 ? r : -EBADMSG;
+	rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %c %d %d", &st, &ppid, &pgrp) != 3)
+		return -EBADMSG;
+	if (ret_state)
+		*ret_state = st;
+	if (ret_ppid)
+		*ret_ppid = (pid_t)ppid;
+	if (ret_pgrp)
+		*ret_pgrp = (pid_t)pgrp;
+	return 0;
+}
+
 static int
 write_file(const char *path, const char *s)
 {
@@ -561,16 +588,13 @@ proc_table(struct proc_entry **ret, size_t *ret_n)
 	if (!dir)
 		return -errno;
 	while ((d = readdir(dir))) {
-		char path[64], buf[1024], *rp, st;
-		int ppid, pgrp;
+		pid_t ppid, pgrp;
+		char st;
 
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%.20s/stat", d->d_name);
-		if (read_small_file(path, buf, sizeof(buf)) <= 0)
-			continue;
-		rp = strrchr(buf, ')');
-		if (!rp || sscanf(rp + 1, " %c %d %d", &st, &ppid, &pgrp) != 3)
+		if (proc_stat_read((pid_t)atoi(d->d_name), &st, &ppid,
+				   &pgrp) < 0)
 			continue;
 		if (st == 'Z' || st == 'X')
 			continue;
