@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,32 @@ fill_std_fds(void)
 			_exit(1);
 		}
 	}
+}
+
+#define EXIT_DEADLINE_SEC	5
+
+static void *
+exit_deadline_thread(void *arg)
+{
+	int code = (int)(intptr_t)arg;
+
+	sleep(EXIT_DEADLINE_SEC);
+	log_warnx("closing the sockets took over %ds (nng), exiting anyway",
+		  EXIT_DEADLINE_SEC);
+	_exit(code);
+	return NULL;
+}
+
+/* After the last agent stopped: a thread ends the process if closing
+ * the nng sockets hangs. */
+static void
+exit_deadline_arm(int code)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, exit_deadline_thread,
+			   (void *)(intptr_t)code) == 0)
+		pthread_detach(t);
 }
 
 int
@@ -342,6 +370,10 @@ main(int argc, char **argv)
 		r = 1;
 	}
 
+	/* nng 1.5.2 can block for good in nng_close() when a client's
+	 * request races it (seen with a long-polling watcher): every agent
+	 * is already stopped, so past a deadline exit without closing. */
+	exit_deadline_arm(r < 0 ? 1 : m.exit_code);
 	control_close(&m);
 	link_close(&m);
 	notify_close(&m);
