@@ -27,10 +27,14 @@ proto_hello_pack(msgpack_packer *pk, const struct proto_hello *m)
 	if (!proto_name_is_valid(m->name, nlen))
 		return -EINVAL;
 	PKR(proto__check_str(m->inbox, m->inbox_len, PROTO_URL_MAX));
-	PK(msgpack_pack_array(pk, 3));
+	if (m->net.n > PROTO_NET_URLS_MAX)
+		return -EINVAL;
+	PK(msgpack_pack_array(pk, m->net.n > 0 ? 4 : 3));
 	PKR(proto_pack_str(pk, m->name, nlen));
 	PK(msgpack_pack_uint32(pk, m->pid));
 	PKR(proto_pack_str(pk, m->inbox, m->inbox_len));
+	if (m->net.n > 0)
+		PKR(proto_urls_pack(pk, &m->net));
 	return 0;
 }
 
@@ -38,11 +42,16 @@ int
 proto_hello_unpack(struct proto_reader *rd, struct proto_hello *m)
 {
 	struct proto_hello v = { 0 };
+	uint32_t n = 0;
 
-	proto_read_array_n(rd, 3);
+	proto_read_array(rd, &n);
+	if (!rd->err && n != 3 && n != 4)
+		proto__bad(rd);
 	proto_read_name(rd, v.name, sizeof(v.name));
 	proto_read_u32(rd, &v.pid);
 	proto_read_str(rd, &v.inbox, &v.inbox_len, PROTO_URL_MAX);
+	if (!rd->err && n == 4)
+		(void)proto_urls_unpack(rd, &v.net);
 	if (proto__end(rd) < 0)
 		return -EBADMSG;
 	*m = v;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "proto-host.h"
 #include "proto-read.h"
 
 /* Interruption levels, as crb numbers them. */
@@ -40,12 +41,17 @@ enum proto_exit_reason {
 /* "done", "failed", "interrupted", "aborted", "crashed"; NULL if unknown. */
 const char *proto_exit_reason_to_string(uint32_t r);
 
-/* HELLO agent -> agentd: [name, pid, inbox_url] */
+/* HELLO agent -> agentd: [name, pid, inbox_url] or
+ * [name, pid, inbox_url, [net_url...]]: the optional 4th element lists
+ * the network inboxes (tcp://, tls+tcp://; at most PROTO_NET_URLS_MAX,
+ * see proto-host.h) agentd's name server hands out. pack writes it only
+ * when net.n > 0; unpack takes both forms (net.n = 0 from the short one). */
 struct proto_hello {
 	char name[PROTO_NAME_MAX + 1];
 	uint32_t pid;
 	const char *inbox; /* "" if the agent has no inbox */
 	size_t inbox_len;
+	struct proto_urls net;
 };
 int proto_hello_pack(msgpack_packer *pk, const struct proto_hello *m);
 int proto_hello_unpack(struct proto_reader *rd, struct proto_hello *m);

@@ -7,7 +7,8 @@
  * by agentctl (proto_msgtype_to_string / _from_string), and the family
  * checks of the decoder. Numbers never change and are never reused:
  *   100..199  agent  <-> agentd  (lifecycle, on the link socket)
- *   200..299  agentctl <-> agentd (control socket)
+ *   200..299  agentctl <-> agentd (control socket), and a host's name
+ *             server (agentd --listen: HOST_RESOLVE, on its own socket)
  *   300..399  agent  <-> agent   (inboxes)
  * Adding a message: add a line here (bump nothing); changing the payload of
  * an existing one: bump PROTO_VERSION in proto.h.
@@ -53,6 +54,9 @@ enum proto_family {
 	XX(CTL_EVENTS_REPLY, 212, "events-reply", PROTO_FAMILY_CTL)             \
 	XX(CTL_LOGS,       213, "logs",           PROTO_FAMILY_CTL)             \
 	XX(CTL_LOGS_REPLY, 214, "logs-reply",     PROTO_FAMILY_CTL)             \
+	/* a client -> agentd's name server (--listen), proto-host.h */         \
+	XX(HOST_RESOLVE,   215, "host-resolve",   PROTO_FAMILY_CTL)             \
+	XX(HOST_RESOLVE_REPLY, 216, "host-resolve-reply", PROTO_FAMILY_CTL)     \
 	/* agent <-> agent */                                                   \
 	XX(EVENT,          300, "event",          PROTO_FAMILY_AGENT)           \
 	XX(REQUEST,        301, "request",        PROTO_FAMILY_AGENT)           \

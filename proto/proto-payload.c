@@ -6,6 +6,7 @@
 #include "proto-internal.h"
 #include "proto-agent.h"
 #include "proto-ctl.h"
+#include "proto-host.h"
 #include "proto-link.h"
 
 int
@@ -23,6 +24,7 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		struct proto_resolve resolve;
 		struct proto_monitor monitor;
 		struct proto_peer peer;
+		struct proto_host_peer host_peer;
 		struct proto_result result;
 		struct proto_event event;
 		struct proto_request request;
@@ -66,6 +68,7 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 		r = proto_version_unpack(&rd, &u.version);
 		break;
 	case PROTO_MSG_RESOLVE:
+	case PROTO_MSG_HOST_RESOLVE:
 		r = proto_resolve_unpack(&rd, &u.resolve);
 		break;
 	case PROTO_MSG_MONITOR:
@@ -74,6 +77,9 @@ proto_payload_validate(uint32_t type, const void *payload, size_t len)
 	case PROTO_MSG_RESOLVE_REPLY:
 	case PROTO_MSG_PEER_STATE:
 		r = proto_peer_unpack(&rd, &u.peer);
+		break;
+	case PROTO_MSG_HOST_RESOLVE_REPLY:
+		r = proto_host_peer_unpack(&rd, &u.host_peer);
 		break;
 	case PROTO_MSG_CTL_STATUS:
 	case PROTO_MSG_CTL_START:

@@ -8,6 +8,7 @@
 
 #include "proto-agent.h"
 #include "proto-ctl.h"
+#include "proto-host.h"
 #include "proto-link.h"
 #include "proto-samples.h"
 
@@ -42,7 +43,8 @@ proto_sample_pack(uint32_t type, msgpack_packer *pk)
 					 .inbox_len = 21 };
 		return proto_hello_pack(pk, &m);
 	}
-	case PROTO_MSG_RESOLVE: {
+	case PROTO_MSG_RESOLVE:
+	case PROTO_MSG_HOST_RESOLVE: {
 		struct proto_resolve m = { "worker@3", 8 };
 		return proto_resolve_pack(pk, &m);
 	}
@@ -55,6 +57,16 @@ proto_sample_pack(uint32_t type, msgpack_packer *pk)
 		struct proto_peer m = { "worker@3", 8, "ipc:///r/inbox/worker@3.sock",
 					28, 4242, "running", 7 };
 		return proto_peer_pack(pk, &m);
+	}
+	case PROTO_MSG_HOST_RESOLVE_REPLY: {
+		struct proto_host_peer m = {
+			.name = "worker@3", .name_len = 8,
+			.urls = { .url = { "tcp://0.0.0.0:4000",
+					   "tls+tcp://[::]:4001" },
+				  .len = { 18, 19 }, .n = 2 },
+			.pid = 4242, .state = "running", .state_len = 7,
+		};
+		return proto_host_peer_pack(pk, &m);
 	}
 	case PROTO_MSG_HELLO_ACK: {
 		struct proto_hello_ack m = { 5000000, UINT64_MAX };

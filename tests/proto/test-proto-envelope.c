@@ -121,7 +121,8 @@ check_sample(uint32_t type, const void *payload, size_t len)
 				   "ipc:///r/inbox/w.sock", 21));
 		return;
 	}
-	case PROTO_MSG_RESOLVE: {
+	case PROTO_MSG_RESOLVE:
+	case PROTO_MSG_HOST_RESOLVE: {
 		struct proto_resolve m;
 		assert_int_equal(proto_resolve_unpack(&rd, &m), 0);
 		assert_true(mem_eq(m.name, m.name_len, "worker@3", 8));
@@ -141,6 +142,19 @@ check_sample(uint32_t type, const void *payload, size_t len)
 		assert_true(mem_eq(m.name, m.name_len, "worker@3", 8));
 		assert_true(mem_eq(m.inbox, m.inbox_len,
 				   "ipc:///r/inbox/worker@3.sock", 28));
+		assert_int_equal(m.pid, 4242);
+		assert_true(mem_eq(m.state, m.state_len, "running", 7));
+		return;
+	}
+	case PROTO_MSG_HOST_RESOLVE_REPLY: {
+		struct proto_host_peer m;
+		assert_int_equal(proto_host_peer_unpack(&rd, &m), 0);
+		assert_true(mem_eq(m.name, m.name_len, "worker@3", 8));
+		assert_int_equal(m.urls.n, 2);
+		assert_true(mem_eq(m.urls.url[0], m.urls.len[0],
+				   "tcp://0.0.0.0:4000", 18));
+		assert_true(mem_eq(m.urls.url[1], m.urls.len[1],
+				   "tls+tcp://[::]:4001", 19));
 		assert_int_equal(m.pid, 4242);
 		assert_true(mem_eq(m.state, m.state_len, "running", 7));
 		return;
@@ -950,6 +964,124 @@ test_builder_errors(void **state)
 	proto_builder_abort(&b);
 }
 
+/* HELLO with and without its network URLs; the name server's reply. */
+static void
+test_host_payloads(void **state)
+{
+	struct tbuf t;
+	struct proto_reader rd;
+	struct proto_hello h = { .name = "w", .pid = 7, .inbox = "", .net = {
+		.url = { "tcp://0.0.0.0:5", "tls+tcp://h:6" },
+		.len = { 15, 13 }, .n = 2 } };
+	struct proto_hello got;
+	struct proto_host_peer hp, hp_got;
+	uint32_t n;
+
+	(void)state;
+	tbuf_init(&t);
+	assert_int_equal(proto_hello_pack(&t.pk, &h), 0);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_read_array(&rd, &n), 0);
+	assert_int_equal(n, 4);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_hello_unpack(&rd, &got), 0);
+	assert_int_equal(got.net.n, 2);
+	assert_true(mem_eq(got.net.url[1], got.net.len[1], "tls+tcp://h:6", 13));
+
+	/* without network URLs: the short form, as before */
+	h.net.n = 0;
+	tbuf_clear(&t);
+	assert_int_equal(proto_hello_pack(&t.pk, &h), 0);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_read_array(&rd, &n), 0);
+	assert_int_equal(n, 3);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_hello_unpack(&rd, &got), 0);
+	assert_int_equal(got.net.n, 0);
+
+	/* a 4th element that is not a list of network URLs, a 5th */
+	{
+		static const char *const bad_urls[] = {
+			"ipc:///x", "tcp://", "http://h:1", "",
+		};
+		for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+			tbuf_clear(&t);
+			msgpack_pack_array(&t.pk, 4);
+			tbuf_str(&t, "w");
+			msgpack_pack_uint32(&t.pk, 7);
+			tbuf_str(&t, "");
+			msgpack_pack_array(&t.pk, 1);
+			tbuf_str(&t, bad_urls[i]);
+			proto_reader_init(&rd, t.sb.data, t.sb.size);
+			assert_int_equal(proto_hello_unpack(&rd, &got), -EBADMSG);
+		}
+	}
+	tbuf_clear(&t);
+	msgpack_pack_array(&t.pk, 4);
+	tbuf_str(&t, "w");
+	msgpack_pack_uint32(&t.pk, 7);
+	tbuf_str(&t, "");
+	msgpack_pack_array(&t.pk, PROTO_NET_URLS_MAX + 1);
+	for (int i = 0; i <= PROTO_NET_URLS_MAX; i++)
+		tbuf_str(&t, "tcp://h:1");
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_hello_unpack(&rd, &got), -EBADMSG);
+	tbuf_clear(&t);
+	msgpack_pack_array(&t.pk, 5);
+	tbuf_str(&t, "w");
+	msgpack_pack_uint32(&t.pk, 7);
+	tbuf_str(&t, "");
+	msgpack_pack_array(&t.pk, 0);
+	msgpack_pack_nil(&t.pk);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_hello_unpack(&rd, &got), -EBADMSG);
+	/* a URL of PROTO_URL_MAX + 1 bytes */
+	tbuf_clear(&t);
+	msgpack_pack_array(&t.pk, 4);
+	tbuf_str(&t, "w");
+	msgpack_pack_uint32(&t.pk, 7);
+	tbuf_str(&t, "");
+	msgpack_pack_array(&t.pk, 1);
+	{
+		char u[PROTO_URL_MAX + 2];
+		memset(u, 'h', sizeof(u) - 1);
+		memcpy(u, "tcp://", 6);
+		u[sizeof(u) - 1] = '\0';
+		tbuf_str(&t, u);
+	}
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_hello_unpack(&rd, &got), -EBADMSG);
+
+	/* pack refuses what unpack would reject */
+	h.net.n = PROTO_NET_URLS_MAX + 1;
+	assert_int_equal(proto_hello_pack(&t.pk, &h), -EINVAL);
+	h.net.n = 1;
+	h.net.url[0] = "ipc:///x";
+	h.net.len[0] = 8;
+	assert_int_equal(proto_hello_pack(&t.pk, &h), -EINVAL);
+
+	/* the name server's reply: no URLs is fine, an empty state is not */
+	hp = (struct proto_host_peer){ .name = "nosuch", .name_len = 6,
+				       .state = "unknown", .state_len = 7 };
+	tbuf_clear(&t);
+	assert_int_equal(proto_host_peer_pack(&t.pk, &hp), 0);
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_host_peer_unpack(&rd, &hp_got), 0);
+	assert_int_equal(hp_got.urls.n, 0);
+	assert_int_equal(hp_got.pid, 0);
+	hp.state_len = 0;
+	assert_int_equal(proto_host_peer_pack(&t.pk, &hp), -EINVAL);
+	tbuf_clear(&t);
+	msgpack_pack_array(&t.pk, 4);
+	tbuf_str(&t, "w");
+	msgpack_pack_array(&t.pk, 0);
+	msgpack_pack_uint32(&t.pk, 0);
+	tbuf_str(&t, "");
+	proto_reader_init(&rd, t.sb.data, t.sb.size);
+	assert_int_equal(proto_host_peer_unpack(&rd, &hp_got), -EBADMSG);
+	tbuf_done(&t);
+}
+
 /* Several envelopes in one nng_msg, walked with decode_next. */
 static void
 test_batch(void **state)
@@ -1153,6 +1285,7 @@ main(void)
 		cmocka_unit_test(test_names_callback),
 		cmocka_unit_test(test_builder_errors),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_host_payloads),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_errno_mapping),
 	};
