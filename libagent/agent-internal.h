@@ -103,7 +103,7 @@ struct agent_loop {
 	agent_msg *free_msgs;
 	unsigned n_free_msgs;
 
-	/* remote messaging (agent-link.c), NULL until used */
+	/* remote messaging (agent-remote.h), NULL until used */
 	struct agent_remote_ctx *remote;
 
 	/* the epoll batch being fired: agent__io_remove() clears a removed
@@ -283,7 +283,7 @@ struct agent {
 	bool quiet_exit;              /* no exit message to the parent */
 	bool is_inbox;                /* the inbox delivers to it */
 
-	/* link hooks (agent-link.c) */
+	/* link hooks (agent-agentd.c) */
 	void (*on_first_step)(agent *a);
 	void (*on_end)(agent *a);
 };
@@ -334,6 +334,8 @@ void agent__unready(agent *a);
 uint64_t agent__deadline(uint64_t usec);
 void agent__loop_add_alive(agent_loop *l, agent *a);
 void agent__loop_remove_alive(agent_loop *l, agent *a);
+/* run until pred(arg) is false (or exit/no agents) */
+int agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg);
 static inline bool
 agent__on_loop(agent_loop *l)
 {
@@ -392,7 +394,8 @@ void agent__timers_sources_quiet(agent *a);
 void agent__pipeline_stage_ended(agent *a);
 void agent__pipelines_free_all(agent *a);
 
-/* remote (agent-link.c) */
+/* remote (agent-remote.c, agent-peer.c, agent-inbox.c; agent-remote.h
+ * has what only they share) */
 void agent__remote_free(agent_loop *l);
 void agent__remote_flush(agent_loop *l);
 extern const struct agent_msg_type agent__ping_type;
@@ -400,6 +403,10 @@ int agent__ping_answer(agent *a, agent_msg *m);
 extern const struct agent_msg_type agent__stats_type;
 int agent__stats_answer(agent *a, agent_msg *m);
 int agent__remote_reply(agent *self, agent_msg *m, int err, void *payload);
+int agent__request_remote(agent *self, const char *name,
+			  const struct agent_msg_type *type, void *payload,
+			  uint64_t timeout_usec, uint64_t tag,
+			  struct agent_await *w);
 void agent__remote_cancel(agent_loop *l, struct agent_req *r);
 void agent__remote_unblock(agent *a);
 void agent__remote_detach(agent *a);

@@ -638,7 +638,6 @@ agent__loop_get(agent_loop *l, agent_loop **ret)
 }
 
 /* Run until pred(arg) is false (or exit/no agents). */
-int agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg);
 int
 agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg)
 {

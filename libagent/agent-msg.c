@@ -911,11 +911,6 @@ agent_await_request(agent *a, agent *to, const struct agent_msg_type *type,
 	return 0;
 }
 
-int agent__request_remote(agent *self, const char *name,
-			  const struct agent_msg_type *type, void *payload,
-			  uint64_t timeout_usec, uint64_t tag,
-			  struct agent_await *w);
-
 _public_ int
 agent_await_request_remote(agent *a, const char *name,
 			   const struct agent_msg_type *type, void *payload,

@@ -235,8 +235,6 @@ not_ended(void *arg)
 	return a->phase != PHASE_ENDED;
 }
 
-int agent__loop_run_while(agent_loop *l, bool (*pred)(void *), void *arg);
-
 _public_ int
 agent_run(agent *a)
 {

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-agentd.c - the link to agentd ($AGENTD_LINK): HELLO when it
+ * opens, READY at the agent's first step, HEARTBEAT while agentd's
+ * watchdog asks for it, STOPPING and EXIT_REPORT at the end, STATUS_TEXT;
+ * from agentd HELLO_ACK and INTERRUPT, and the registry's answers that
+ * travel on the link: RESOLVE_REPLY (agent_resolve) and PEER_STATE
+ * (agent_monitor). The transport is used by the four link_transport_*()
+ * functions at the top of this file and nowhere else.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "agent-remote.h"
+#include "proto-link.h"
+
+#define LINK_SENDTIMEO	2000 /* ms: a stuck agentd cannot hang us for long */
+
+struct resolve_wait {
+	struct resolve_wait *next;
+	uint64_t corr;
+	agent *a; /* referenced */
+	uint64_t tag;
+};
+
+_public_ const struct agent_msg_type agent_type_peer = {
+	.name = "peer", .free = free,
+};
+
+/* ---- transport: the link's nng socket, used here and nowhere else ---- */
+
+static void link_fire(struct agent_io *io, uint32_t revents);
+
+/* Connect to agentd at url and watch the link from l (link_fire runs
+ * when a message may be waiting). 0 or -errno. */
+static int
+link_transport_open(struct agent_remote_ctx *rc, agent_loop *l,
+		    const char *url)
+{
+	sigset_t old;
+	int fd, r;
+
+	agent__block_signals(&old);
+	r = nng_pair1_open(&rc->link);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return proto_errno_from_nng(r);
+	(void)nng_socket_set_size(rc->link, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	(void)nng_socket_set_ms(rc->link, NNG_OPT_SENDTIMEO, LINK_SENDTIMEO);
+	r = nng_dial(rc->link, url, NULL, 0);
+	if (r == 0)
+		r = nng_socket_get_int(rc->link, NNG_OPT_RECVFD, &fd);
+	if (r != 0) {
+		nng_close(rc->link);
+		return proto_errno_from_nng(r);
+	}
+	rc->link_io.fd = fd;
+	rc->link_io.fire = link_fire;
+	r = agent__io_update(l, &rc->link_io, EPOLLIN);
+	if (r < 0) {
+		nng_close(rc->link);
+		return r;
+	}
+	return 0;
+}
+
+/* Send one envelope, waiting at most LINK_SENDTIMEO for room. Takes msg
+ * in every case: 0 (sent) or -errno (freed). */
+static int
+link_transport_send(struct agent_remote_ctx *rc, nng_msg *msg)
+{
+	int r = nng_sendmsg(rc->link, msg, 0);
+
+	if (r != 0) {
+		nng_msg_free(msg);
+		return proto_errno_from_nng(r);
+	}
+	return 0;
+}
+
+/* The next message from agentd without waiting: 0 with *msg (the caller
+ * frees it), or -errno (-EAGAIN: none now). */
+static int
+link_transport_recv(struct agent_remote_ctx *rc, nng_msg **msg)
+{
+	int r = nng_recvmsg(rc->link, msg, NNG_FLAG_NONBLOCK);
+
+	return r == 0 ? 0 : proto_errno_from_nng(r);
+}
+
+/* Stop watching the link and close it. nng has no flush: the last
+ * report (EXIT_REPORT) gets a moment on its way out before the pipe is
+ * torn down. */
+static void
+link_transport_close(struct agent_remote_ctx *rc)
+{
+	agent__io_remove(rc->loop, &rc->link_io);
+	nng_msleep(10);
+	nng_close(rc->link);
+}
+
+/* ---- messages to agentd ---------------------------------------------- */
+
+static int
+link_send_corr(struct agent_remote_ctx *rc, uint32_t type, uint64_t corr,
+	       int (*pack)(msgpack_packer *, const void *), const void *arg)
+{
+	struct proto_builder b;
+	nng_msg *msg;
+	int r;
+
+	if (!rc->has_link)
+		return -ENOTCONN;
+	r = proto_builder_begin(&b, type, 0, corr, rc->name);
+	if (r < 0)
+		return r;
+	r = pack(&b.pk, arg);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		return r;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0)
+		return r;
+	return link_transport_send(rc, msg);
+}
+
+static int
+link_send(struct agent_remote_ctx *rc, uint32_t type,
+	  int (*pack)(msgpack_packer *, const void *), const void *arg)
+{
+	return link_send_corr(rc, type, 0, pack, arg);
+}
+
+static int
+pack_empty(msgpack_packer *pk, const void *arg)
+{
+	(void)arg;
+	return proto_empty_pack(pk);
+}
+
+static int
+pack_hello(msgpack_packer *pk, const void *arg)
+{
+	return proto_hello_pack(pk, arg);
+}
+
+static int
+pack_heartbeat(msgpack_packer *pk, const void *arg)
+{
+	return proto_heartbeat_pack(pk, arg);
+}
+
+static int
+pack_text(msgpack_packer *pk, const void *arg)
+{
+	return proto_text_pack(pk, arg);
+}
+
+static int
+pack_exit(msgpack_packer *pk, const void *arg)
+{
+	return proto_exit_report_pack(pk, arg);
+}
+
+static void
+heartbeat_fire(struct agent_tnode *n)
+{
+	struct agent_remote_ctx *rc =
+		container_of(n, struct agent_remote_ctx, heartbeat);
+	struct proto_heartbeat hb = { .seq = ++rc->hb_seq };
+
+	(void)link_send(rc, PROTO_MSG_HEARTBEAT, pack_heartbeat, &hb);
+	if (rc->watchdog_usec)
+		(void)agent__tnode_arm(rc->loop, n,
+				       agent__now() + rc->watchdog_usec / 2);
+}
+
+/* A RESOLVE_REPLY (to the agent that asked, matched by corr) or a
+ * PEER_STATE (to the agent that monitors): an agent_type_peer message. */
+static void
+peer_received(struct agent_remote_ctx *rc, const struct proto_env *env,
+	      struct proto_reader *rd)
+{
+	struct resolve_wait *w = NULL, **pp;
+	struct agent_peer *info;
+	struct proto_peer p;
+	agent *to;
+	agent_msg *m;
+
+	if (proto_peer_unpack(rd, &p) < 0) {
+		agent__remote_reject(rc, rc->link_agent, "malformed peer message");
+		return;
+	}
+	if (env->type == PROTO_MSG_RESOLVE_REPLY) {
+		for (pp = &rc->resolving; *pp; pp = &(*pp)->next)
+			if ((*pp)->corr == env->corr) {
+				w = *pp;
+				*pp = w->next;
+				break;
+			}
+		if (!w)
+			return; /* nobody waits for it */
+		to = w->a;
+	} else {
+		to = rc->monitor_agent ? rc->monitor_agent : rc->link_agent;
+		if (!(p.state_len == 7 && memcmp(p.state, "running", 7) == 0) &&
+		    !(p.state_len == 8 && memcmp(p.state, "starting", 8) == 0))
+			agent__pubsub_drop_name(rc, p.name, p.name_len); /* it died */
+	}
+	info = calloc(1, sizeof(*info));
+	m = info && to ? agent__msg_new(rc->loop) : NULL;
+	if (m) {
+		snprintf(info->name, sizeof(info->name), "%.*s",
+			 (int)p.name_len, p.name);
+		snprintf(info->inbox, sizeof(info->inbox), "%.*s",
+			 (int)MIN_SZ(p.inbox_len, sizeof(info->inbox) - 1),
+			 p.inbox);
+		snprintf(info->state, sizeof(info->state), "%.*s",
+			 (int)p.state_len, p.state);
+		info->pid = p.pid;
+		info->resolved = env->type == PROTO_MSG_RESOLVE_REPLY;
+		m->kind = AGENT_MSG_EVENT;
+		m->type = &agent_type_peer;
+		m->payload = info;
+		m->tag = w ? w->tag : 0;
+		m->control = w != NULL; /* bounded by the resolves it made */
+		if (agent__enqueue(to, m) < 0) {
+			rc->stats.dropped++;
+			agent_msg_unref(m); /* frees info */
+		}
+	} else {
+		free(info);
+		if (to)
+			rc->stats.dropped++;
+	}
+	if (w) {
+		agent_unref(w->a);
+		free(w);
+	}
+}
+
+static int
+pack_resolve(msgpack_packer *pk, const void *arg)
+{
+	return proto_resolve_pack(pk, arg);
+}
+
+static int
+pack_monitor(msgpack_packer *pk, const void *arg)
+{
+	return proto_monitor_pack(pk, arg);
+}
+
+int
+agent__link_monitor(struct agent_remote_ctx *rc, const char *name, bool on)
+{
+	struct proto_monitor q = {
+		.name = name, .name_len = strlen(name), .on = on,
+	};
+
+	return link_send_corr(rc, PROTO_MSG_MONITOR, 0, pack_monitor, &q);
+}
+
+_public_ int
+agent_resolve(agent *self, const char *name, uint64_t tag)
+{
+	struct agent_remote_ctx *rc;
+	struct resolve_wait *w;
+	struct proto_resolve q;
+	int r;
+
+	if (!self || !name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	rc = self->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->corr = ++rc->next_corr;
+	w->tag = tag;
+	q.name = name;
+	q.name_len = strlen(name);
+	r = link_send_corr(rc, PROTO_MSG_RESOLVE, w->corr, pack_resolve, &q);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	w->a = agent_ref(self);
+	w->next = rc->resolving;
+	rc->resolving = w;
+	return 0;
+}
+
+_public_ int
+agent_monitor(agent *self, const char *name, bool on)
+{
+	struct agent_remote_ctx *rc;
+
+	if (!self || !name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	rc = self->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	rc->monitor_agent = self;
+	return agent__link_monitor(rc, name, on);
+}
+
+static void
+link_fire(struct agent_io *io, uint32_t revents)
+{
+	struct agent_remote_ctx *rc =
+		container_of(io, struct agent_remote_ctx, link_io);
+	agent *a = rc->link_agent;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		if (!a) {
+			nng_msg *drop;
+			if (link_transport_recv(rc, &drop) < 0)
+				return;
+			nng_msg_free(drop);
+			continue;
+		}
+		struct proto_env env;
+		struct proto_reader rd;
+		nng_msg *msg;
+		int r = link_transport_recv(rc, &msg);
+
+		if (r < 0)
+			return;
+		r = proto_env_decode_msg(msg, &env);
+		if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_LINK) {
+			agent__remote_reject(rc, a, "malformed link message");
+			nng_msg_free(msg);
+			continue;
+		}
+		proto_reader_init(&rd, env.payload, env.payload_len);
+		switch (env.type) {
+		case PROTO_MSG_HELLO_ACK: {
+			struct proto_hello_ack ack;
+			if (proto_hello_ack_unpack(&rd, &ack) < 0) {
+				agent__remote_reject(rc, a, "malformed hello-ack");
+				break;
+			}
+			rc->watchdog_usec = ack.watchdog_usec;
+			if (ack.watchdog_usec)
+				(void)agent__tnode_arm(rc->loop, &rc->heartbeat,
+						       agent__now() +
+							       ack.watchdog_usec / 2);
+			if (ack.stop_timeout_usec && a)
+				a->grace_usec = ack.stop_timeout_usec / 4 * 3;
+			break;
+		}
+		case PROTO_MSG_RESOLVE_REPLY:
+		case PROTO_MSG_PEER_STATE:
+			peer_received(rc, &env, &rd);
+			break;
+		case PROTO_MSG_INTERRUPT: {
+			struct proto_interrupt in;
+			int level;
+			if (proto_interrupt_unpack(&rd, &in) < 0) {
+				agent__remote_reject(rc, a, "malformed interrupt");
+				break;
+			}
+			level = in.level >= PROTO_LEVEL_ABORT ? AGENT_LEVEL_ABORT
+				: in.level >= PROTO_LEVEL_FLAG ? AGENT_LEVEL_FLAG
+				: in.level >= PROTO_LEVEL_EVENT ? AGENT_LEVEL_EVENT
+							       : AGENT_LEVEL_FLAG;
+			agent__log(a, 7, "agentd asks for an interruption at %d",
+				   level);
+			if (a)
+				agent__interrupt_local(a, level);
+			break;
+		}
+		default:
+			agent__log(a, 7, "link: %s ignored",
+				   proto_msgtype_to_string(env.type));
+			break;
+		}
+		nng_msg_free(msg);
+	}
+}
+
+static void
+link_first_step(agent *a)
+{
+	struct agent_remote_ctx *rc = a->loop->remote;
+
+	if (rc)
+		(void)link_send(rc, PROTO_MSG_READY, pack_empty, NULL);
+}
+
+static void
+link_on_end(agent *a)
+{
+	struct agent_remote_ctx *rc = a->loop->remote;
+
+	if (!rc)
+		return;
+	if (a->phase == PHASE_ENDING) {
+		struct proto_text t = { .text = "stopping", .len = 8 };
+		(void)link_send(rc, PROTO_MSG_STOPPING, pack_text, &t);
+		agent__tnode_disarm(rc->loop, &rc->heartbeat);
+	} else {
+		const char *msg = a->error ? strerror(-a->error) : "";
+		struct proto_exit_report er = {
+			.reason = (uint32_t)a->reason,
+			.code = a->error,
+			.message = msg,
+			.message_len = strlen(msg),
+		};
+		(void)link_send(rc, PROTO_MSG_EXIT_REPORT, pack_exit, &er);
+	}
+}
+
+int
+agent__link_open(agent *a, const char *url)
+{
+	struct agent_remote_ctx *rc = agent__remote_get(a->loop, a);
+	struct proto_hello h = { 0 };
+	int r;
+
+	if (!rc)
+		return -ENOMEM;
+	r = link_transport_open(rc, a->loop, url);
+	if (r < 0)
+		return r;
+	rc->has_link = true;
+	rc->link_agent = a; /* weak */
+	agent__tnode_init(&rc->heartbeat, heartbeat_fire);
+	a->on_first_step = link_first_step;
+	a->on_end = link_on_end;
+
+	snprintf(h.name, sizeof(h.name), "%s", rc->name);
+	h.pid = (uint32_t)getpid();
+	h.inbox = rc->has_inbox ? rc->inbox_url : "";
+	h.inbox_len = strlen(h.inbox);
+	return link_send(rc, PROTO_MSG_HELLO, pack_hello, &h);
+}
+
+void
+agent__link_report_aborted(struct agent_remote_ctx *rc)
+{
+	struct proto_exit_report er = { .reason = AGENT_EXIT_ABORTED };
+
+	(void)link_send(rc, PROTO_MSG_EXIT_REPORT, pack_exit, &er);
+}
+
+void
+agent__link_close(struct agent_remote_ctx *rc)
+{
+	if (rc->has_link) {
+		agent__tnode_disarm(rc->loop, &rc->heartbeat);
+		link_transport_close(rc);
+	}
+	while (rc->resolving) {
+		struct resolve_wait *w = rc->resolving;
+		rc->resolving = w->next;
+		agent_unref(w->a);
+		free(w);
+	}
+}
+
+_public_ int
+agent_set_status(agent *a, const char *text)
+{
+	struct agent_remote_ctx *rc;
+	struct proto_text t;
+
+	if (!a || !text || strlen(text) > PROTO_STR_MAX)
+		return -EINVAL;
+	rc = a->loop->remote;
+	if (!rc || !rc->has_link)
+		return -ENOTCONN;
+	t.text = text;
+	t.len = strlen(text);
+	return link_send(rc, PROTO_MSG_STATUS_TEXT, pack_text, &t);
+}

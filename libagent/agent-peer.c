@@ -1,0 +1,860 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-peer.c - sends to other agents' inboxes: one cached push0 socket
+ * per destination URL (dialled in the background, with our TLS files for
+ * tls+tcp://), envelopes batched per destination and flushed when the
+ * loop is about to poll, pools (round robin over a unit's NAME@N inboxes),
+ * a name's inbox URL, agent_send_remote*(), and remote requests: the
+ * table of those pending and the responses we send back.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "agent-remote.h"
+#include "proto-ctl.h"
+
+#define PUSH_SENDBUF	128
+
+/*
+ * One destination inbox. Envelopes for it are appended to `batch` (one
+ * nng message, envelopes back to back) and the batch leaves when the loop
+ * is about to poll (agent__remote_flush), or as soon as it holds
+ * BATCH_MAX_ENV envelopes or BATCH_MAX_BYTES. A batch nng refuses
+ * (its send buffer is full: the receiver is slow) stays here, the
+ * socket's SENDFD is watched and the flush retried when it can take more;
+ * meanwhile new envelopes still join the batch up to the caps, then sends
+ * fail with -EAGAIN. Nothing is dropped after a send returned 0, except
+ * by nng itself when the destination never comes back.
+ */
+struct peer {
+	struct peer *next;
+	char *url;
+	nng_socket sock;
+	nng_msg *batch;        /* pending envelopes, or NULL */
+	unsigned batch_n;
+	bool blocked;          /* the last flush got NNG_EAGAIN */
+	bool dirty;            /* on rc->dirty */
+	struct peer *dirty_next;
+	struct agent_io send_io; /* SENDFD while blocked */
+	struct agent_remote_ctx *rc;
+};
+
+#define BATCH_MAX_ENV	256
+#define BATCH_MAX_BYTES	(64 * 1024)
+
+static void peer_send_fire(struct agent_io *io, uint32_t revents);
+
+int
+agent__tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d, nng_listener *l)
+{
+	int r = 0;
+
+	if (rc->tls_cert_key[0])
+		r = d ? nng_dialer_set_string(*d, NNG_OPT_TLS_CERT_KEY_FILE,
+					      rc->tls_cert_key)
+		      : nng_listener_set_string(*l, NNG_OPT_TLS_CERT_KEY_FILE,
+						rc->tls_cert_key);
+	if (r == 0 && rc->tls_ca[0])
+		r = d ? nng_dialer_set_string(*d, NNG_OPT_TLS_CA_FILE,
+					      rc->tls_ca)
+		      : nng_listener_set_string(*l, NNG_OPT_TLS_CA_FILE,
+						rc->tls_ca);
+	/* a dialer always checks the server against the CA; a listener with
+	 * a CA requires a client certificate too (mutual TLS) */
+	if (r == 0)
+		r = d ? nng_dialer_set_int(*d, NNG_OPT_TLS_AUTH_MODE,
+					   NNG_TLS_AUTH_MODE_REQUIRED)
+		      : nng_listener_set_int(*l, NNG_OPT_TLS_AUTH_MODE,
+					     rc->tls_ca[0]
+						     ? NNG_TLS_AUTH_MODE_REQUIRED
+						     : NNG_TLS_AUTH_MODE_NONE);
+	return r;
+}
+
+/* Dial url in the background (sends wait in the send buffer meanwhile). */
+static int
+dial_peer(struct agent_remote_ctx *rc, nng_socket sock, const char *url)
+{
+	nng_dialer d;
+	int r;
+
+	r = nng_dialer_create(&d, sock, url);
+	if (r != 0)
+		return r;
+	if (agent__url_is_tls(url))
+		r = agent__tls_options_set(rc, &d, NULL);
+	if (r == 0)
+		r = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	if (r != 0)
+		(void)nng_dialer_close(d);
+	return r;
+}
+
+static int
+peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
+{
+	struct peer *p;
+	sigset_t old;
+	int r;
+
+	for (p = rc->peers; p; p = p->next)
+		if (strcmp(p->url, url) == 0) {
+			*ret = p;
+			return 0;
+		}
+	if (agent__url_is_ipc(url)) {
+		struct stat st;
+		/* nobody listens there: say so now, instead of buffering for
+		 * a peer that may never come */
+		if (stat(url + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return -ECONNREFUSED;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->url = strdup(url);
+	if (!p->url) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->rc = rc;
+	p->send_io.fd = -1;
+	agent__block_signals(&old);
+	r = nng_push0_open(&p->sock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		goto fail;
+	(void)nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, PUSH_SENDBUF);
+	(void)nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	/* never block the loop on a peer's handshake (a stopped peer would
+	 * hold it): dial in the background; sends wait in the send buffer */
+	r = dial_peer(rc, p->sock, url);
+	if (r != 0) {
+		nng_close(p->sock);
+		goto fail;
+	}
+	p->next = rc->peers;
+	rc->peers = p;
+	*ret = p;
+	return 0;
+fail:
+	free(p->url);
+	free(p);
+	return proto_errno_from_nng(r);
+}
+
+static bool
+batch_full(const struct peer *p)
+{
+	return p->batch && (p->batch_n >= BATCH_MAX_ENV ||
+			    nng_msg_len(p->batch) >= BATCH_MAX_BYTES);
+}
+
+/* Hand p's batch to nng. 0 (sent or nothing to send), -EAGAIN (kept, the
+ * SENDFD is watched), or another -errno (the batch is lost: counted). */
+static int
+peer_flush(struct peer *p)
+{
+	struct agent_remote_ctx *rc = p->rc;
+	int r;
+
+	if (!p->batch)
+		return 0;
+	if (p->batch_n == 0) {
+		nng_msg_free(p->batch);
+		p->batch = NULL;
+		return 0;
+	}
+	r = nng_sendmsg(p->sock, p->batch, NNG_FLAG_NONBLOCK);
+	if (r == 0) {
+		rc->stats.batches++;
+		p->batch = NULL;
+		p->batch_n = 0;
+		if (p->blocked) {
+			p->blocked = false;
+			agent__io_remove(rc->loop, &p->send_io);
+		}
+		return 0;
+	}
+	if (r == NNG_EAGAIN) {
+		if (!p->blocked) {
+			int fd;
+			p->blocked = true;
+			if (nng_socket_get_int(p->sock, NNG_OPT_SENDFD, &fd) == 0) {
+				p->send_io.fd = fd;
+				p->send_io.fire = peer_send_fire;
+				(void)agent__io_update(rc->loop, &p->send_io,
+						       EPOLLIN);
+			}
+		}
+		return -EAGAIN;
+	}
+	agent__log(rc->inbox_agent, 7, "%u envelopes to %s lost: %s",
+		   p->batch_n, p->url, nng_strerror(r));
+	rc->stats.dropped += p->batch_n;
+	nng_msg_free(p->batch);
+	p->batch = NULL;
+	p->batch_n = 0;
+	return proto_errno_from_nng(r);
+}
+
+static void
+peer_send_fire(struct agent_io *io, uint32_t revents)
+{
+	struct peer *p = container_of(io, struct peer, send_io);
+
+	(void)revents;
+	if (peer_flush(p) == 0 && p->rc->topics)
+		agent__pubsub_catch_up(p->rc, p->url);
+}
+
+static void
+peer_free(struct agent_remote_ctx *rc, struct peer *p)
+{
+	if (p->blocked)
+		agent__io_remove(rc->loop, &p->send_io);
+	if (p->batch)
+		nng_msg_free(p->batch);
+	nng_close(p->sock);
+	free(p->url);
+	free(p);
+}
+
+/* The loop is about to poll: every pending batch leaves now. */
+void
+agent__remote_flush(agent_loop *l)
+{
+	struct agent_remote_ctx *rc = l->remote;
+
+	if (!rc)
+		return;
+	while (rc->dirty) {
+		struct peer *p = rc->dirty;
+		rc->dirty = p->dirty_next;
+		p->dirty = false;
+		p->dirty_next = NULL;
+		(void)peer_flush(p); /* a blocked one retries on SENDFD */
+	}
+}
+
+/*
+ * Append one envelope (type, corr, payload packed by pack(arg)) to the
+ * batch for url. Returns 0 once it is queued (it leaves at the next flush,
+ * in order), -EAGAIN when the destination does not take more now (its
+ * batch is full and nng's buffer too), -ECONNREFUSED when nobody listens,
+ * -EMSGSIZE, -ENOMEM. Every failure counts as a drop.
+ */
+static int
+send_env(struct agent_remote_ctx *rc, const char *url, uint32_t type,
+	 uint64_t corr, int (*pack)(msgpack_packer *, const void *),
+	 const void *arg)
+{
+	struct proto_builder b;
+	struct peer *p = NULL;
+	int r, tries = 0;
+
+	r = peer_get(rc, url, &p);
+	if (r < 0)
+		goto drop;
+again:
+	if (batch_full(p) && peer_flush(p) == -EAGAIN) {
+		r = -EAGAIN;
+		goto drop;
+	}
+	if (!p->batch) {
+		r = nng_msg_alloc(&p->batch, 0);
+		if (r != 0) {
+			p->batch = NULL;
+			r = -ENOMEM;
+			goto drop;
+		}
+	}
+	r = proto_builder_begin_append(&b, p->batch, type, 0, corr, rc->name);
+	if (r < 0)
+		goto drop;
+	r = pack(&b.pk, arg);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		goto drop;
+	}
+	r = proto_builder_finish(&b, NULL);
+	if (r == -EMSGSIZE && p->batch_n > 0 && tries++ == 0) {
+		/* too big to join this batch: send it, start a new one */
+		if (peer_flush(p) == -EAGAIN) {
+			r = -EAGAIN;
+			goto drop;
+		}
+		goto again;
+	}
+	if (r < 0)
+		goto drop;
+	p->batch_n++;
+	rc->stats.sent++;
+	if (batch_full(p))
+		(void)peer_flush(p);
+	if (p->batch && !p->dirty && !p->blocked) {
+		p->dirty = true;
+		p->dirty_next = rc->dirty;
+		rc->dirty = p;
+	}
+	return 0;
+drop:
+	rc->stats.dropped++;
+	return r;
+}
+
+/*
+ * Pools: a name with no inbox of its own whose instances have one
+ * (inbox/NAME@1.sock ... from Instances=N) gets each message sent to one
+ * instance, in turn, skipping an instance that does not take more (its
+ * batch is full and nng's buffer too): the slowest instance is bypassed,
+ * and when every instance is full the send fails with -EAGAIN. The
+ * member list is re-read from the directory at most every POOL_REFRESH.
+ * No FIFO across a pool's instances (per instance, there is).
+ */
+#define POOL_REFRESH	(500 * AGENT_USEC_PER_MSEC)
+#define POOL_MAX	256
+
+struct pool {
+	struct pool *next;
+	char name[PROTO_NAME_MAX + 1];
+	char **urls;
+	size_t n;
+	unsigned rr;
+	uint64_t refreshed;
+};
+
+static void
+pool_clear(struct pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->urls[i]);
+	free(p->urls);
+	p->urls = NULL;
+	p->n = 0;
+}
+
+static int
+pool_refresh(struct agent_remote_ctx *rc, struct pool *p)
+{
+	char pattern[sizeof(rc->runtime_dir) + PROTO_NAME_MAX + 32];
+	glob_t g;
+	int r;
+
+	pool_clear(p);
+	p->refreshed = agent__now();
+	snprintf(pattern, sizeof(pattern), "%s/inbox/%s@*.sock",
+		 rc->runtime_dir, p->name);
+	r = glob(pattern, GLOB_NOSORT, NULL, &g);
+	if (r == GLOB_NOMATCH)
+		return 0;
+	if (r != 0)
+		return -ENOMEM;
+	p->urls = calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof(char *));
+	if (!p->urls) {
+		globfree(&g);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < g.gl_pathc && p->n < POOL_MAX; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/');
+		size_t blen = base ? strlen(base + 1) : 0;
+		char *u;
+		/* NAME@DIGITS.sock only */
+		if (!base || blen < 6 ||
+		    !proto_name_is_valid(base + 1, blen - 5) ||
+		    strlen(g.gl_pathv[i]) > 107)
+			continue;
+		if (asprintf(&u, "ipc://%s", g.gl_pathv[i]) < 0)
+			continue;
+		p->urls[p->n++] = u;
+	}
+	globfree(&g);
+	return 0;
+}
+
+static struct peer *
+peer_find(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer *p;
+
+	for (p = rc->peers; p; p = p->next)
+		if (strcmp(p->url, url) == 0)
+			return p;
+	return NULL;
+}
+
+static int
+pool_pick(struct agent_remote_ctx *rc, const char *name, char *buf,
+	  size_t size)
+{
+	struct pool *p;
+
+	for (p = rc->pools; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			break;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->next = rc->pools;
+		rc->pools = p;
+	}
+	if (p->n == 0 || agent__now() - p->refreshed > POOL_REFRESH) {
+		int r = pool_refresh(rc, p);
+		if (r < 0)
+			return r;
+	}
+	if (p->n == 0)
+		return -ECONNREFUSED;
+	for (size_t k = 0; k < p->n; k++) {
+		const char *u = p->urls[(p->rr + k) % p->n];
+		struct peer *pe = peer_find(rc, u);
+		if (pe && pe->blocked && batch_full(pe))
+			continue; /* this one does not keep up */
+		p->rr = (unsigned)((p->rr + k + 1) % p->n);
+		if (strlen(u) >= size)
+			return -ENAMETOOLONG;
+		snprintf(buf, size, "%s", u);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int
+agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
+	     size_t size)
+{
+	int n;
+
+	if (name && strstr(name, "://")) {
+		/* an explicit inbox URL: another host, or another agentd */
+		if (!agent__url_scheme_ok(name, strlen(name)))
+			return -EINVAL;
+		if (strlen(name) >= size)
+			return -ENAMETOOLONG;
+		snprintf(buf, size, "%s", name);
+		return 0;
+	}
+	/* the last name that was an agent's own inbox: sending a stream to
+	 * one name costs a strcmp instead of validation and formatting */
+	if (name && rc->last_name[0] && strcmp(name, rc->last_name) == 0 &&
+	    strlen(rc->last_url) < size) {
+		memcpy(buf, rc->last_url, strlen(rc->last_url) + 1);
+		return 0;
+	}
+	if (!name || !proto_name_is_valid(name, strlen(name)))
+		return -EINVAL;
+	if (!rc->runtime_dir[0])
+		return -ENOTCONN;
+	n = snprintf(buf, size, "ipc://%s/inbox/%s.sock", rc->runtime_dir, name);
+	if (n < 0 || (size_t)n >= size || (size_t)n - 6 > 107)
+		return -ENAMETOOLONG;
+	if (!strchr(name, '@') && !peer_find(rc, buf)) {
+		struct stat st;
+		/* not an agent of its own: the unit of a pool? */
+		if (stat(buf + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return pool_pick(rc, name, buf, size);
+	}
+	if ((size_t)n < sizeof(rc->last_url)) {
+		memcpy(rc->last_url, buf, (size_t)n + 1);
+		snprintf(rc->last_name, sizeof(rc->last_name), "%s", name);
+	}
+	return 0;
+}
+
+static int
+encode_body(int (*enc)(const void *, void **, size_t *), const void *payload,
+	    void **buf, size_t *len)
+{
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	if (!enc || !payload)
+		return 0;
+	r = enc(payload, buf, len);
+	if (r < 0)
+		return r;
+	if (*buf && proto_validate_object(*buf, *len) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+pack_event(msgpack_packer *pk, const void *arg)
+{
+	return proto_event_pack(pk, arg);
+}
+
+static int
+pack_request(msgpack_packer *pk, const void *arg)
+{
+	return proto_request_pack(pk, arg);
+}
+
+static int
+pack_result(msgpack_packer *pk, const void *arg)
+{
+	return proto_result_pack(pk, arg);
+}
+
+static int
+pack_response(msgpack_packer *pk, const void *arg)
+{
+	return proto_response_pack(pk, arg);
+}
+
+int
+agent__send_event(struct agent_remote_ctx *rc, const char *url, const char *kind,
+	   const void *body, size_t len)
+{
+	struct proto_event ev = {
+		.kind = kind, .kind_len = strlen(kind),
+		.body = body, .body_len = len,
+	};
+
+	return send_env(rc, url, PROTO_MSG_EVENT, 0, pack_event, &ev);
+}
+
+_public_ int
+agent_send_remote(agent *self, const char *name,
+		  const struct agent_msg_type *type, void *payload)
+{
+	struct agent_remote_ctx *rc;
+	char url[PROTO_URL_MAX];
+	void *body = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!self || !type || !type->name) {
+		r = -EINVAL;
+		goto out;
+	}
+	rc = agent__remote_get(self->loop, self);
+	if (!rc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = agent__inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		goto out;
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto out;
+	r = agent__send_event(rc, url, type->name, body, len);
+out:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
+}
+
+_public_ int
+agent_send_remote_body(agent *self, const char *name, const char *kind,
+		       const void *body, size_t len)
+{
+	struct agent_remote_ctx *rc;
+	char url[PROTO_URL_MAX];
+	int r;
+
+	if (!self || !kind || !proto_name_is_valid(kind, strlen(kind)))
+		return -EINVAL;
+	if (body && proto_validate_object(body, len) < 0)
+		return -EINVAL;
+	rc = agent__remote_get(self->loop, self);
+	if (!rc)
+		return -ENOMEM;
+	r = agent__inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		return r;
+	return agent__send_event(rc, url, kind, body, len);
+}
+
+/*
+ * agent_send_remote_wait(): a sync state's blocking send. The body is
+ * encoded on the caller's thread; the send itself runs on the agent's loop
+ * (XQ_CALL), which retries a -EAGAIN every millisecond until the deadline
+ * and then wakes the caller. The caller's stack holds the struct: the loop
+ * never touches it after done is set.
+ */
+#define SEND_WAIT_RETRY	(1 * AGENT_USEC_PER_MSEC)
+
+struct send_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	agent *self;
+	const char *name;
+	const char *kind;
+	const void *body;
+	size_t len;
+	uint64_t deadline;
+	struct agent_tnode retry;
+	int result;
+	bool done;
+};
+
+static void
+send_wait_try(struct send_wait *w)
+{
+	int r = agent_send_remote_body(w->self, w->name, w->kind, w->body,
+				       w->len);
+
+	if (r == -EAGAIN) {
+		uint64_t now = agent__now();
+
+		if (now < w->deadline) {
+			uint64_t next = now + SEND_WAIT_RETRY;
+
+			(void)agent__tnode_arm(w->self->loop, &w->retry,
+					       next < w->deadline ? next :
+								    w->deadline);
+			return;
+		}
+		r = -ETIMEDOUT;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->result = r;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+send_wait_call(void *arg)
+{
+	send_wait_try(arg);
+}
+
+static void
+send_wait_fire(struct agent_tnode *n)
+{
+	send_wait_try(container_of(n, struct send_wait, retry));
+}
+
+_public_ int
+agent_send_remote_wait(agent *self, const char *name,
+		       const struct agent_msg_type *type, void *payload,
+		       uint64_t timeout_usec)
+{
+	struct send_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER };
+	struct agent_xq *x;
+	void *body = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!self || !type || !type->name || !name) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (agent__on_loop(self->loop)) {
+		r = -EDEADLK; /* the loop would wait for itself */
+		goto out;
+	}
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto out;
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		r = -ENOMEM;
+		goto out;
+	}
+	w.self = self;
+	w.name = name;
+	w.kind = type->name;
+	w.body = body;
+	w.len = len;
+	w.deadline = agent__deadline(timeout_usec);
+	agent__tnode_init(&w.retry, send_wait_fire);
+	x->kind = XQ_CALL;
+	x->fn = send_wait_call;
+	x->arg = &w;
+	agent__xq_push(self->loop, x);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	r = w.result;
+out:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
+}
+
+int
+agent__request_remote(agent *self, const char *name,
+		      const struct agent_msg_type *type, void *payload,
+		      uint64_t timeout_usec, uint64_t tag, struct agent_await *w)
+{
+	struct agent_remote_ctx *rc;
+	struct agent_req *req;
+	struct proto_request rq;
+	char url[PROTO_URL_MAX];
+	void *body = NULL;
+	size_t len = 0;
+	int64_t id;
+	int r;
+
+	if (!self || !type || !type->name) {
+		r = -EINVAL;
+		goto fail;
+	}
+	rc = agent__remote_get(self->loop, self);
+	if (!rc) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (!rc->has_inbox) {
+		r = -ENOTCONN; /* no inbox to receive the answer */
+		goto fail;
+	}
+	r = agent__inbox_url_of(rc, name, url, sizeof(url));
+	if (r < 0)
+		goto fail;
+	r = encode_body(type->encode, payload, &body, &len);
+	if (r < 0)
+		goto fail;
+	if (timeout_usec == 0)
+		timeout_usec = AGENT_REQ_DEFAULT_USEC;
+	id = agent__request_new(self, type, timeout_usec, tag, w, &req);
+	if (id < 0) {
+		r = (int)id;
+		goto fail;
+	}
+	req->remote = true;
+	req->next_remote = rc->pending;
+	rc->pending = req;
+	req->n_ref++;
+	rq.kind = type->name;
+	rq.kind_len = strlen(type->name);
+	rq.reply_to = agent__inbox_reply_url(rc, url);
+	rq.reply_to_len = strlen(rq.reply_to);
+	rq.timeout_ms = timeout_usec / 1000 > UINT32_MAX
+				? UINT32_MAX
+				: (uint32_t)(timeout_usec / 1000);
+	rq.body = body;
+	rq.body_len = len;
+	r = send_env(rc, url, PROTO_MSG_REQUEST, (uint64_t)id, pack_request,
+		     &rq);
+	free(body);
+	body = NULL;
+	if (payload && type->free)
+		type->free(payload);
+	if (r < 0) {
+		/* no response will come: withdraw the request */
+		agent__req_abandon(req);
+		agent__req_unref(req);
+		return r;
+	}
+	agent__req_unref(req);
+	return (int)(id > INT32_MAX ? INT32_MAX : id);
+fail:
+	free(body);
+	if (payload && type && type->free)
+		type->free(payload);
+	return r;
+}
+
+_public_ int64_t
+agent_request_remote(agent *self, const char *name,
+		     const struct agent_msg_type *type, void *payload,
+		     uint64_t timeout_usec, uint64_t tag)
+{
+	return agent__request_remote(self, name, type, payload, timeout_usec,
+				     tag, NULL);
+}
+
+void
+agent__remote_cancel(agent_loop *l, struct agent_req *r)
+{
+	struct agent_remote_ctx *rc = l->remote;
+	struct agent_req **pp;
+
+	if (!rc)
+		return;
+	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
+		if (*pp == r) {
+			*pp = r->next_remote;
+			r->next_remote = NULL;
+			return;
+		}
+}
+
+int
+agent__remote_reply(agent *self, agent_msg *m, int err, void *payload)
+{
+	struct agent_remote_ctx *rc = agent__tls_loop ? agent__tls_loop->remote
+						      : NULL;
+	struct agent_remote_info *ri = m->remote;
+	void *body = NULL;
+	size_t len = 0;
+	int r;
+
+	if (self)
+		rc = self->loop->remote;
+	if (!rc || !ri || !ri->reply_to) {
+		r = -ENOTCONN;
+		goto out;
+	}
+	if (err == 0) {
+		r = encode_body(m->type ? m->type->reply_encode : NULL, payload,
+				&body, &len);
+		if (r < 0)
+			err = r;
+	}
+	if (err) {
+		const char *s = strerror(-err);
+		struct proto_result res = { .code = err, .message = s,
+					    .message_len = strlen(s) };
+		r = send_env(rc, ri->reply_to, PROTO_MSG_ERROR, ri->corr,
+			     pack_result, &res);
+	} else {
+		struct proto_response resp = { .body = body, .body_len = len };
+		r = send_env(rc, ri->reply_to, PROTO_MSG_RESPONSE, ri->corr,
+			     pack_response, &resp);
+	}
+out:
+	free(body);
+	if (payload && m->type && m->type->reply_free)
+		m->type->reply_free(payload);
+	return r;
+}
+
+void
+agent__peers_free(struct agent_remote_ctx *rc)
+{
+	if (rc->peers) {
+		/* the last batches leave; nng has no flush, so give them a
+		 * moment in the send buffers before the sockets close */
+		agent__remote_flush(rc->loop);
+		nng_msleep(10);
+	}
+	while (rc->peers) {
+		struct peer *p = rc->peers;
+		rc->peers = p->next;
+		peer_free(rc, p);
+	}
+	while (rc->pools) {
+		struct pool *p = rc->pools;
+		rc->pools = p->next;
+		pool_clear(p);
+		free(p);
+	}
+}

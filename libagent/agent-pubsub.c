@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-pubsub.c - topics and subscriptions between processes: the
+ * agent.subscribe, agent.unsubscribe and agent.update events the inbox
+ * hands over, each subscriber's count of missed updates, agent_publish(),
+ * agent_subscribers(), agent_subscribe() and agent_unsubscribe().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-remote.h"
+
+/*
+ * Wire (events between inboxes, kinds reserved by libagent):
+ *   agent.subscribe    [topic, inbox]   from the subscriber
+ *   agent.unsubscribe  [topic, inbox]
+ *   agent.update       [topic, seq, missed, snapshot, value]  to it
+ * The publisher answers a subscribe with the current value (snapshot =
+ * true, the topic's seq), then sends every agent_publish() in order. An
+ * update that cannot be sent (the subscriber's inbox is full: -EAGAIN) is
+ * counted for that subscriber and the count travels with the next update
+ * that gets through, so a subscriber that falls behind learns how many
+ * it missed (seq then jumps by missed + 1). Under agentd the publisher
+ * monitors each subscriber: one that leaves running is forgotten.
+ */
+struct sub {
+	struct sub *next;
+	char name[PROTO_NAME_MAX + 1];
+	char url[PROTO_URL_MAX];
+	uint64_t missed;
+};
+
+struct topic {
+	struct topic *next;
+	char name[PROTO_NAME_MAX + 1];
+	uint64_t seq;
+	void *value; /* msgpack of one object, or NULL (nil) */
+	size_t len;
+	struct sub *subs;
+};
+
+_public_ const struct agent_msg_type agent_type_update = {
+	.name = "update", .free = free,
+};
+
+static struct topic *
+topic_find(struct agent_remote_ctx *rc, const char *name, size_t len)
+{
+	struct topic *t;
+
+	for (t = rc->topics; t; t = t->next)
+		if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+			return t;
+	return NULL;
+}
+
+static int send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
+			      struct sub *s, bool snapshot, uint64_t missed);
+
+static int
+send_update(struct agent_remote_ctx *rc, struct topic *t, struct sub *s,
+	    bool snapshot)
+{
+	return send_update_missed(rc, t, s, snapshot, s->missed);
+}
+
+/*
+ * The send buffer towards url has room again: a subscriber there that
+ * missed updates gets the current value now (its seq was one of those
+ * missed, hence missed - 1), instead of waiting for the next publish.
+ */
+void
+agent__pubsub_catch_up(struct agent_remote_ctx *rc, const char *url)
+{
+	for (struct topic *t = rc->topics; t; t = t->next)
+		for (struct sub *s = t->subs; s; s = s->next)
+			if (s->missed > 0 && strcmp(s->url, url) == 0)
+				(void)send_update_missed(rc, t, s, false,
+							 s->missed - 1);
+}
+
+static int
+send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
+		   struct sub *s, bool snapshot, uint64_t missed)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int r;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	r = proto_pack_cstr(&pk, t->name);
+	msgpack_pack_uint64(&pk, t->seq);
+	msgpack_pack_uint64(&pk, missed);
+	if (snapshot)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	if (r >= 0)
+		r = proto_pack_raw(&pk, t->value, t->len);
+	if (r >= 0 && !sb.data)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = agent__send_event(rc, s->url, "agent.update", sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	if (r == 0)
+		s->missed = 0;
+	return r;
+}
+
+void
+agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name, size_t len)
+{
+	for (struct topic *t = rc->topics; t; t = t->next) {
+		struct sub **pp = &t->subs;
+		while (*pp) {
+			struct sub *s = *pp;
+			if (strlen(s->name) == len &&
+			    memcmp(s->name, name, len) == 0) {
+				*pp = s->next;
+				free(s);
+			} else
+				pp = &s->next;
+		}
+	}
+}
+
+static struct topic *
+topic_get(struct agent_remote_ctx *rc, const char *name, size_t len)
+{
+	struct topic *t = topic_find(rc, name, len);
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)len, name);
+	t->next = rc->topics;
+	rc->topics = t;
+	return t;
+}
+
+void
+agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
+	     const char *kind, size_t kind_len, const void *body, size_t len)
+{
+	struct proto_reader rd;
+	const char *topic, *url;
+	size_t topic_len, url_len;
+
+	proto_reader_init(&rd, body, len);
+	if (kind_len == 15 && memcmp(kind, "agent.subscribe", 15) == 0) {
+		struct topic *t;
+		struct sub *s;
+		proto_read_array_n(&rd, 2);
+		proto_read_str(&rd, &topic, &topic_len, PROTO_NAME_MAX);
+		proto_read_str(&rd, &url, &url_len, PROTO_URL_MAX - 1);
+		if (proto_read_end(&rd) < 0 || topic_len == 0 ||
+		    env->sender_len == 0 || env->sender_len > PROTO_NAME_MAX ||
+		    !agent__url_scheme_ok(url, url_len)) {
+			agent__remote_reject(rc, a, "malformed subscribe");
+			return;
+		}
+		t = topic_get(rc, topic, topic_len);
+		if (!t)
+			return;
+		for (s = t->subs; s; s = s->next)
+			if (strlen(s->url) == url_len &&
+			    memcmp(s->url, url, url_len) == 0)
+				break;
+		if (!s) {
+			s = calloc(1, sizeof(*s));
+			if (!s)
+				return;
+			snprintf(s->name, sizeof(s->name), "%.*s",
+				 (int)env->sender_len, env->sender);
+			snprintf(s->url, sizeof(s->url), "%.*s", (int)url_len,
+				 url);
+			s->next = t->subs;
+			t->subs = s;
+			/* under agentd: learn from it when it dies
+			 * (-ENOTCONN without a link) */
+			if (proto_name_is_valid(s->name, strlen(s->name)))
+				(void)agent__link_monitor(rc, s->name, true);
+		}
+		if (send_update(rc, t, s, true) < 0)
+			s->missed++;
+		return;
+	}
+	if (kind_len == 17 && memcmp(kind, "agent.unsubscribe", 17) == 0) {
+		struct topic *t;
+		proto_read_array_n(&rd, 2);
+		proto_read_str(&rd, &topic, &topic_len, PROTO_NAME_MAX);
+		proto_read_str(&rd, &url, &url_len, PROTO_URL_MAX - 1);
+		if (proto_read_end(&rd) < 0) {
+			agent__remote_reject(rc, a, "malformed unsubscribe");
+			return;
+		}
+		t = topic_find(rc, topic, topic_len);
+		for (struct sub **pp = t ? &t->subs : NULL; pp && *pp;
+		     pp = &(*pp)->next)
+			if (strlen((*pp)->url) == url_len &&
+			    memcmp((*pp)->url, url, url_len) == 0) {
+				struct sub *s = *pp;
+				*pp = s->next;
+				free(s);
+				break;
+			}
+		return;
+	}
+	if (kind_len == 12 && memcmp(kind, "agent.update", 12) == 0) {
+		struct agent_update *u;
+		const void *value;
+		size_t value_len;
+		bool snapshot;
+		uint64_t seq, missed;
+		agent_msg *m;
+		proto_read_array_n(&rd, 5);
+		proto_read_str(&rd, &topic, &topic_len, PROTO_NAME_MAX);
+		proto_read_u64(&rd, &seq);
+		proto_read_u64(&rd, &missed);
+		proto_read_bool(&rd, &snapshot);
+		proto_read_raw(&rd, &value, &value_len);
+		if (proto_read_end(&rd) < 0) {
+			agent__remote_reject(rc, a, "malformed update");
+			return;
+		}
+		u = calloc(1, sizeof(*u) + value_len);
+		m = u ? agent__msg_new(a->loop) : NULL;
+		if (!m) {
+			free(u);
+			rc->stats.dropped++;
+			return;
+		}
+		snprintf(u->topic, sizeof(u->topic), "%.*s", (int)topic_len,
+			 topic);
+		snprintf(u->publisher, sizeof(u->publisher), "%.*s",
+			 (int)MIN_SZ(env->sender_len, PROTO_NAME_MAX),
+			 env->sender);
+		u->seq = seq;
+		u->missed = missed;
+		u->snapshot = snapshot;
+		u->value = u->data;
+		u->len = value_len;
+		memcpy(u->data, value, value_len);
+		m->kind = AGENT_MSG_EVENT;
+		m->type = &agent_type_update;
+		m->payload = u;
+		if (agent__enqueue(a, m) < 0) {
+			rc->stats.dropped++;
+			agent_msg_unref(m);
+		}
+		return;
+	}
+	rc->stats.unhandled++;
+}
+
+_public_ int
+agent_publish(agent *self, const char *topic, const void *value, size_t len)
+{
+	struct agent_remote_ctx *rc;
+	struct topic *t;
+	void *copy = NULL;
+	int n = 0;
+
+	if (!self || !topic || !*topic || strlen(topic) > PROTO_NAME_MAX)
+		return -EINVAL;
+	if (value && len && proto_validate_object(value, len) < 0)
+		return -EINVAL;
+	rc = agent__remote_get(self->loop, self);
+	if (!rc)
+		return -ENOMEM;
+	t = topic_get(rc, topic, strlen(topic));
+	if (!t)
+		return -ENOMEM;
+	if (value && len) {
+		copy = malloc(len);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, value, len);
+	}
+	free(t->value);
+	t->value = copy;
+	t->len = copy ? len : 0;
+	t->seq++;
+	for (struct sub *s = t->subs; s; s = s->next) {
+		if (send_update(rc, t, s, false) < 0)
+			s->missed++; /* told with the next one that gets through */
+		else
+			n++;
+	}
+	return n;
+}
+
+_public_ unsigned
+agent_subscribers(agent *self, const char *topic)
+{
+	struct agent_remote_ctx *rc;
+	struct topic *t;
+	unsigned n = 0;
+
+	if (!self || !topic || !(rc = self->loop->remote))
+		return 0;
+	t = topic_find(rc, topic, strlen(topic));
+	for (struct sub *s = t ? t->subs : NULL; s; s = s->next)
+		n++;
+	return n;
+}
+
+static int
+subscribe_send(agent *self, const char *publisher, const char *topic,
+	       const char *kind)
+{
+	struct agent_remote_ctx *rc;
+	char url[PROTO_URL_MAX];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *reply;
+	int r;
+
+	if (!self || !topic || !*topic || strlen(topic) > PROTO_NAME_MAX)
+		return -EINVAL;
+	rc = agent__remote_get(self->loop, self);
+	if (!rc)
+		return -ENOMEM;
+	if (!rc->has_inbox)
+		return -ENOTCONN;
+	r = agent__inbox_url_of(rc, publisher, url, sizeof(url));
+	if (r < 0)
+		return r;
+	reply = agent__inbox_reply_url(rc, url);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	r = proto_pack_cstr(&pk, topic);
+	if (r >= 0)
+		r = proto_pack_cstr(&pk, reply);
+	if (r >= 0 && !sb.data)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = agent__send_event(rc, url, kind, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return r;
+}
+
+_public_ int
+agent_subscribe(agent *self, const char *publisher, const char *topic)
+{
+	return subscribe_send(self, publisher, topic, "agent.subscribe");
+}
+
+_public_ int
+agent_unsubscribe(agent *self, const char *publisher, const char *topic)
+{
+	return subscribe_send(self, publisher, topic, "agent.unsubscribe");
+}
+
+void
+agent__pubsub_free(struct agent_remote_ctx *rc)
+{
+	while (rc->topics) {
+		struct topic *t = rc->topics;
+		rc->topics = t->next;
+		while (t->subs) {
+			struct sub *sb = t->subs;
+			t->subs = sb->next;
+			free(sb);
+		}
+		free(t->value);
+		free(t);
+	}
+}

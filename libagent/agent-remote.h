@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-remote.h - what the files of libagent's process boundary share
+ * (internal, never installed): the per-loop remote context and the
+ * agent__* functions one of those files offers the others.
+ *
+ *   agent-remote.c   the context: creation from the environment, teardown,
+ *                    URL scheme check, counters, malformed-input drops
+ *   agent-peer.c     sends to other inboxes: peers (push0), batches, pools,
+ *                    remote requests and their pending table, TLS options
+ *   agent-inbox.c    our inbox (pull0 + one aio + an eventfd): listeners,
+ *                    dispatch into the mailbox, backpressure, ping/stats
+ *   agent-pubsub.c   topics and subscriptions (agent.* events)
+ *   agent-agentd.c   the link to agentd and the registry calls on it
+ *   agent-main.c     agent_main() and its signal handling
+ *
+ * Everything here is hidden (libagent.sym exports agent_[a-z]* only).
+ */
+#ifndef LIBAGENT_AGENT_REMOTE_H
+#define LIBAGENT_AGENT_REMOTE_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <nng/nng.h>
+
+#include "agent-internal.h"
+#include "proto-agent.h"
+
+#define MIN_SZ(a, b)	((a) < (b) ? (a) : (b))
+#define MAX_EXTRA	4 /* network listeners next to the ipc inbox */
+
+struct peer;        /* agent-peer.c */
+struct pool;        /* agent-peer.c */
+struct topic;       /* agent-pubsub.c */
+struct resolve_wait; /* agent-agentd.c */
+
+struct agent_remote_ctx {
+	agent_loop *loop;
+	char name[PROTO_NAME_MAX + 1];
+	char runtime_dir[256];
+
+	/* inbox (agent-inbox.c) */
+	bool has_inbox;
+	nng_socket inbox;
+	nng_listener inbox_lst;
+	struct agent_io inbox_io;
+	agent *inbox_agent; /* referenced */
+	char inbox_url[PROTO_URL_MAX];
+	bool inbox_blocked;
+	/* more listeners on the same inbox socket (tcp://, tls+tcp://), with
+	 * the port they really bound */
+	char extra_url[MAX_EXTRA][PROTO_URL_MAX];
+	unsigned n_extra;
+	/* TLS: a PEM file with our certificate and key, a CA file to check
+	 * peers with ($AGENTD_TLS_CERT_KEY_FILE, $AGENTD_TLS_CA_FILE) */
+	char tls_cert_key[PROTO_URL_MAX];
+	char tls_ca[PROTO_URL_MAX];
+
+	/* link (agent-agentd.c only: `link` and `link_io` are its
+	 * transport) */
+	bool has_link;
+	nng_socket link;
+	struct agent_io link_io;
+	agent *link_agent; /* referenced */
+	struct agent_tnode heartbeat;
+	uint64_t watchdog_usec;
+	uint64_t hb_seq;
+
+	/* destinations (agent-peer.c) */
+	struct peer *peers;
+	char last_name[PROTO_NAME_MAX + 1]; /* agent__inbox_url_of's memo */
+	char last_url[PROTO_URL_MAX];
+	struct peer *dirty;        /* peers with a pending batch */
+	struct pool *pools;
+	struct agent_req *pending; /* remote requests by corr (= id) */
+	uint64_t rejected;         /* malformed input dropped */
+	struct agent_remote_stats stats;
+
+	/* subscriptions: topics this process publishes (agent-pubsub.c) */
+	struct topic *topics;
+
+	/* registry: RESOLVEs waiting for their reply, who gets PEER_STATEs
+	 * (agent-agentd.c) */
+	struct resolve_wait *resolving;
+	uint64_t next_corr;
+	agent *monitor_agent; /* weak, like link_agent */
+
+	/* the inbox message being dispatched (a batch cut by backpressure
+	 * or by the budget), resumed from cur_off */
+	nng_msg *cur;
+	/* one persistent receive on the inbox: its callback (nng thread)
+	 * only sets inbox_done and writes inbox_efd, which the loop watches
+	 * (no aio allocation per receive, no failing receive per wake-up) */
+	nng_aio *inbox_aio;
+	int inbox_efd;
+	atomic_int inbox_done;
+	size_t cur_off;
+	struct agent_tnode resume;
+};
+
+/* a URL's scheme, for NUL-terminated URLs we hold */
+static inline bool
+agent__url_is_ipc(const char *url)
+{
+	return strncmp(url, "ipc://", 6) == 0;
+}
+
+static inline bool
+agent__url_is_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp", 7) == 0;
+}
+
+/* agent-remote.c */
+/* The loop's remote context, created on first use (NULL: out of memory);
+ * hint names the process when $AGENTD_NAME does not. */
+struct agent_remote_ctx *agent__remote_get(agent_loop *l, agent *hint);
+/* s[0..len) (not necessarily NUL-terminated) starts with a scheme an
+ * inbox can have: ipc://, tcp:// or tls+tcp://; never reads past len */
+bool agent__url_scheme_ok(const char *s, size_t len);
+/* count and log (debug) a malformed input that was dropped */
+void agent__remote_reject(struct agent_remote_ctx *rc, agent *a,
+			  const char *what);
+
+/* agent-peer.c */
+int agent__tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d,
+			   nng_listener *l);
+/* the inbox URL of name (an agent, a pool's unit, or an explicit URL) */
+int agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name,
+			char *buf, size_t size);
+/* queue one EVENT envelope for url (see send_env) */
+int agent__send_event(struct agent_remote_ctx *rc, const char *url,
+		      const char *kind, const void *body, size_t len);
+/* close every destination socket (the last batches leave first) and
+ * forget the pools */
+void agent__peers_free(struct agent_remote_ctx *rc);
+
+/* agent-inbox.c */
+void agent__inbox_resume_fire(struct agent_tnode *n);
+/* our inbox URL that dest can answer to */
+const char *agent__inbox_reply_url(struct agent_remote_ctx *rc,
+				   const char *dest);
+void agent__inbox_relisten(struct agent_remote_ctx *rc);
+void agent__inbox_close(struct agent_remote_ctx *rc);
+
+/* agent-pubsub.c */
+void agent__pubsub_event(struct agent_remote_ctx *rc, agent *a,
+			 const struct proto_env *env, const char *kind,
+			 size_t kind_len, const void *body, size_t len);
+void agent__pubsub_catch_up(struct agent_remote_ctx *rc, const char *url);
+void agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name,
+			     size_t len);
+void agent__pubsub_free(struct agent_remote_ctx *rc);
+
+/* agent-agentd.c */
+int agent__link_open(agent *a, const char *url);
+/* ask agentd for PEER_STATEs of name (on) or stop (off); -ENOTCONN
+ * without a link */
+int agent__link_monitor(struct agent_remote_ctx *rc, const char *name,
+			bool on);
+/* EXIT_REPORT "aborted" from a process that leaves without its agent */
+void agent__link_report_aborted(struct agent_remote_ctx *rc);
+void agent__link_close(struct agent_remote_ctx *rc);
+
+/* agent-main.c */
+/* block the signals the loop handles (nng threads inherit the mask) */
+void agent__block_signals(sigset_t *old);
+
+#endif
