@@ -115,7 +115,12 @@ struct agent {
 	char status_text[128];
 	char exit_report[128];
 
-	uint32_t link_pipe;      /* nng pipe id, 0 when not linked */
+	int link_fd;             /* our end of the link (link.c), or -1 */
+	sd_event_source *link_src;
+	bool linked;             /* HELLO accepted */
+	bool link_draining;      /* reading what a dead agent left */
+	nng_msg **link_out;      /* waiting for room on link_fd */
+	size_t link_out_n, link_out_cap;
 	char inbox[256];          /* its inbox URL from HELLO */
 
 	char *cgroup;            /* cgroup directory, NULL in pgid mode */
@@ -291,13 +296,6 @@ struct manager {
 	sd_event_source *watch_defer; /* answers what became ready */
 	sd_event_source *watch_timer; /* answers what timed out */
 
-	/* link */
-	nng_socket link_sock;
-	bool link_open;
-	struct nng_guard link_guard;
-	struct sendq link_out;      /* messages waiting for their pipe */
-	sd_event_source *link_src;
-
 	/* notify */
 	int notify_fd;
 	sd_event_source *notify_src;
@@ -359,10 +357,17 @@ void control_check_pending(struct manager *m);
 void control_watch_kick(struct manager *m);
 
 /* link.c */
-int link_open(struct manager *m);
+/* Before a start: a new socketpair for a (replacing any old one, watched
+ * from the loop); *ret_child_fd is the agent's end (CLOEXEC, the caller
+ * passes it to the child and closes it). 0 or -errno. */
+int link_prepare(struct agent *a, int *ret_child_fd);
+/* Read what the agent sent before it died (its exit report). */
+void link_drain(struct agent *a);
+/* Close a's link (after the process ended, or when the start failed). */
+void link_release(struct agent *a);
+/* a said HELLO on a live link. */
+bool link_is_up(const struct agent *a);
 void link_close(struct manager *m);
-int link_pid_add(pid_t pid);
-void link_pid_remove(pid_t pid);
 int link_send_interrupt(struct agent *a, uint32_t level);
 
 /* notify.c */

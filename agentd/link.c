@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * link.c - the agents' link: one pair1 socket in polyamorous mode listening
- * on RUNTIME_DIR/link.sock (0600). A new pipe is accepted only when its
- * peer pid (NNG_OPT_IPC_PEER_PID) is a process agentd spawned; that check
- * runs on an nng thread, so the set of spawned pids is the one piece of
- * state shared across threads (a mutex). Everything else runs on the loop:
- * messages are received through NNG_OPT_RECVFD and replies are routed to
- * the agent's pipe with nng_msg_set_pipe.
+ * link.c - the link to each Type=agent process: a SOCK_SEQPACKET
+ * socketpair made for every start, whose other end the agent inherits as
+ * $AGENTD_LINK_FD. Nobody else can reach it (no socket file, no peer
+ * check), it costs the agent no connection handshake, and the messages an
+ * agent sent just before it died (STOPPING, EXIT_REPORT) are still queued
+ * on agentd's end when its pidfd fires: link_drain() reads them before the
+ * exit is judged. One datagram carries one envelope (PROTO_LINK_MSG_MAX).
+ * Everything runs on agentd's loop; a send the socket cannot take now
+ * waits in the agent's small outbound queue until EPOLLOUT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,138 +16,136 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/pair1/pair.h>
-#include <nng/transport/ipc/ipc.h>
-
 #include "agentd.h"
+#include "fd-util.h"
 #include "log.h"
 #include "macro.h"
 #include "proto-link.h"
 #include "registry.h"
 
-static pthread_mutex_t link_pids_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t *link_pids;
-static size_t link_n_pids, link_cap_pids;
+#define LINK_OUT_MAX	1024 /* messages waiting for room, per agent */
+#define LINK_SNDBUF	(256 * 1024)
+#define LINK_BUDGET	64   /* datagrams per wake-up and agent */
 
-int
-link_pid_add(pid_t pid)
+static void link_handle(struct agent *a, const void *buf, size_t len);
+
+static void
+link_out_clear(struct agent *a)
 {
-	int r = 0;
+	for (size_t i = 0; i < a->link_out_n; i++)
+		nng_msg_free(a->link_out[i]);
+	free(a->link_out);
+	a->link_out = NULL;
+	a->link_out_n = a->link_out_cap = 0;
+}
 
-	pthread_mutex_lock(&link_pids_lock);
-	if (link_n_pids == link_cap_pids) {
-		size_t cap = link_cap_pids ? link_cap_pids * 2 : 64;
-		pid_t *n = realloc(link_pids, cap * sizeof(pid_t));
+/* 1 sent, 0 no room now, -errno the link is broken */
+static int
+link_write(struct agent *a, nng_msg *msg)
+{
+	ssize_t n = send(a->link_fd, nng_msg_body(msg), nng_msg_len(msg),
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
 
-		if (!n)
-			r = -ENOMEM;
-		else {
-			link_pids = n;
-			link_cap_pids = cap;
+	if (n >= 0)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return 0;
+	return -errno;
+}
+
+static void
+link_watch(struct agent *a, bool want_out)
+{
+	if (a->link_src)
+		(void)sd_event_source_set_io_events(
+			a->link_src, EPOLLIN | (want_out ? EPOLLOUT : 0));
+}
+
+/* Send what waits, in order; stops at the first send without room. */
+static void
+link_out_flush(struct agent *a)
+{
+	size_t i = 0;
+
+	while (i < a->link_out_n) {
+		int r = link_write(a, a->link_out[i]);
+
+		if (r == 0)
+			break;
+		if (r < 0)
+			log_debug("%s: link: %s, dropping what waits", a->name,
+				  strerror(-r));
+		nng_msg_free(a->link_out[i]);
+		i++;
+		if (r < 0) {
+			while (i < a->link_out_n)
+				nng_msg_free(a->link_out[i++]);
 		}
 	}
-	if (r == 0)
-		link_pids[link_n_pids++] = pid;
-	pthread_mutex_unlock(&link_pids_lock);
-	return r;
-}
-
-void
-link_pid_remove(pid_t pid)
-{
-	pthread_mutex_lock(&link_pids_lock);
-	for (size_t i = 0; i < link_n_pids; i++)
-		if (link_pids[i] == pid) {
-			link_pids[i] = link_pids[--link_n_pids];
-			break;
-		}
-	pthread_mutex_unlock(&link_pids_lock);
-}
-
-static bool
-link_pid_known(pid_t pid)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&link_pids_lock);
-	for (size_t i = 0; i < link_n_pids && !found; i++)
-		found = link_pids[i] == pid;
-	pthread_mutex_unlock(&link_pids_lock);
-	return found;
-}
-
-/* The peer pid of an ipc pipe, or 0. */
-static pid_t
-link_peer_pid(nng_pipe p)
-{
-	uint64_t pid = 0;
-
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) != 0 ||
-	    pid == 0 || pid > INT32_MAX)
-		return 0;
-	return (pid_t)pid;
-}
-
-/*
- * Our direct child? Covers the few microseconds between the spawn and
- * link_pid_add(): the hello is checked against the agent's pid anyway.
- */
-static bool
-link_pid_is_child(pid_t pid)
-{
-	pid_t ppid;
-
-	return proc_stat_read(pid, NULL, &ppid, NULL) == 0 &&
-	       ppid == getpid();
-}
-
-/* On an nng thread: only look at the pid, and close strangers. */
-static void
-link_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	int pid = 0;
-
-	struct manager *m = arg;
-
-	nng_guard_pipe_event(&m->link_guard, p, ev);
-	if (ev != NNG_PIPE_EV_ADD_PRE)
-		return;
-	pid = link_peer_pid(p);
-	if (pid <= 0 ||
-	    (!link_pid_known((pid_t)pid) && !link_pid_is_child((pid_t)pid)))
-		nng_pipe_close(p);
-}
-
-static int
-link_send(struct manager *m, uint32_t pipe_id, nng_msg *msg)
-{
-	nng_pipe p = { .id = pipe_id };
-	int rv;
-
-	nng_msg_set_pipe(msg, p);
-	/* pair1 has no room for a second message while it hands the first
-	 * to its pipe: queue it rather than lose it (sendq.c) */
-	rv = sendq_send(&m->link_out, pipe_id, msg);
-	return rv;
+	memmove(a->link_out, a->link_out + i,
+		(a->link_out_n - i) * sizeof(*a->link_out));
+	a->link_out_n -= i;
+	link_watch(a, a->link_out_n > 0);
 }
 
 int
-link_send_interrupt(struct agent *a, uint32_t level)
+link_send_agent(struct agent *a, nng_msg *msg)
 {
-	struct proto_interrupt in = { .level = level };
+	int r;
+
+	if (a->link_fd < 0 || !a->linked) {
+		nng_msg_free(msg);
+		return -ENOTCONN;
+	}
+	if (nng_msg_len(msg) > PROTO_LINK_MSG_MAX) {
+		nng_msg_free(msg);
+		return -EMSGSIZE;
+	}
+	if (a->link_out_n == 0) {
+		r = link_write(a, msg);
+		if (r != 0) {
+			nng_msg_free(msg);
+			return r < 0 ? r : 0;
+		}
+	}
+	if (a->link_out_n == LINK_OUT_MAX) {
+		log_warnx("%s: link: %d messages wait for the agent to read, dropping %s",
+			  a->name, LINK_OUT_MAX, "one");
+		nng_msg_free(msg);
+		return -ENOBUFS;
+	}
+	if (a->link_out_n == a->link_out_cap) {
+		size_t cap = a->link_out_cap ? a->link_out_cap * 2 : 8;
+		nng_msg **n = realloc(a->link_out, cap * sizeof(*n));
+
+		if (!n) {
+			nng_msg_free(msg);
+			return -ENOMEM;
+		}
+		a->link_out = n;
+		a->link_out_cap = cap;
+	}
+	a->link_out[a->link_out_n++] = msg;
+	link_watch(a, true);
+	return 0;
+}
+
+/* Build [type] with pack(arg) as payload and send it to a. */
+static int
+link_send_packed(struct agent *a, uint32_t type, uint64_t corr,
+		 int (*pack)(msgpack_packer *, const void *), const void *arg)
+{
 	struct proto_builder b;
 	nng_msg *msg;
 	int r;
 
-	if (!a->m->link_open || !a->link_pipe)
-		return -ENOTCONN;
-	r = proto_builder_begin(&b, PROTO_MSG_INTERRUPT, 0, 0, "agentd");
+	r = proto_builder_begin(&b, type, 0, corr, "agentd");
 	if (r < 0)
 		return r;
-	r = proto_interrupt_pack(&b.pk, &in);
+	r = pack(&b.pk, arg);
 	if (r < 0) {
 		proto_builder_abort(&b);
 		return r;
@@ -153,171 +153,128 @@ link_send_interrupt(struct agent *a, uint32_t level)
 	r = proto_builder_finish(&b, &msg);
 	if (r < 0)
 		return r;
-	return link_send(a->m, a->link_pipe, msg);
+	return link_send_agent(a, msg);
+}
+
+static int
+pack_interrupt(msgpack_packer *pk, const void *arg)
+{
+	return proto_interrupt_pack(pk, arg);
+}
+
+static int
+pack_version(msgpack_packer *pk, const void *arg)
+{
+	return proto_version_pack(pk, arg);
+}
+
+static int
+pack_hello_ack(msgpack_packer *pk, const void *arg)
+{
+	return proto_hello_ack_pack(pk, arg);
 }
 
 int
-link_send_agent(struct agent *a, nng_msg *msg)
+link_send_interrupt(struct agent *a, uint32_t level)
 {
-	if (!a->m->link_open || !a->link_pipe) {
-		nng_msg_free(msg);
-		return -ENOTCONN;
-	}
-	return link_send(a->m, a->link_pipe, msg);
+	struct proto_interrupt in = { .level = level };
+
+	return link_send_packed(a, PROTO_MSG_INTERRUPT, 0, pack_interrupt, &in);
 }
 
-/*
- * Close a pipe from the loop, but only the pipe of a live process we
- * spawned. Messages of an agent we have already reaped (its STOPPING and
- * EXIT_REPORT are often still queued when its pidfd fires) come from a pipe
- * nng is tearing down by itself; calling nng_pipe_close() on it then races
- * with that teardown in nng 1.5.2 (pair1 poly) and ends in "panic:
- * pthread_mutex_lock: Invalid argument" on an nng thread during large
- * ordered stops. Such a pipe needs no closing: its peer is gone. Strangers
- * are closed in ADD_PRE already. Returns true if the pipe was closed.
- */
-static bool
-link_close_pipe(uint32_t pipe_id)
+bool
+link_is_up(const struct agent *a)
 {
-	nng_pipe p = { .id = pipe_id };
-	pid_t pid = link_peer_pid(p);
-
-	if (pid <= 0 || !link_pid_known(pid))
-		return false;
-	nng_pipe_close(p);
-	return true;
+	return a->link_fd >= 0 && a->linked;
 }
 
-static struct agent *
-link_agent_of_pipe(struct manager *m, uint32_t pipe_id)
+/* Stop listening to the agent: a broken or hostile link. The process is
+ * left alone (its pidfd still tells its end). */
+static void
+link_shut(struct agent *a)
 {
-	for (size_t i = 0; i < m->n_agents; i++)
-		if (m->agents[i]->link_pipe == pipe_id && m->agents[i]->pid > 0)
-			return m->agents[i];
-	return NULL;
+	a->link_src = sd_event_source_disable_unref(a->link_src);
+	a->linked = false;
+	link_out_clear(a);
+	if (a->link_fd >= 0)
+		(void)shutdown(a->link_fd, SHUT_RDWR);
 }
 
 static void
-link_reply_version(struct manager *m, uint32_t pipe_id)
-{
-	struct proto_version v = { .supported = PROTO_VERSION };
-	struct proto_builder b;
-	nng_msg *msg;
-
-	if (proto_builder_begin(&b, PROTO_MSG_VERSION, 0, 0, "agentd") < 0)
-		return;
-	if (proto_version_pack(&b.pk, &v) < 0) {
-		proto_builder_abort(&b);
-		return;
-	}
-	if (proto_builder_finish(&b, &msg) < 0)
-		return;
-	(void)link_send(m, pipe_id, msg);
-}
-
-static void
-link_handle_hello(struct manager *m, uint32_t pipe_id,
-		  const struct proto_env *env)
+link_handle_hello(struct agent *a, const struct proto_env *env)
 {
 	struct proto_hello h;
 	struct proto_hello_ack ack;
 	struct proto_reader rd;
-	struct proto_builder b;
-	struct agent *a;
-	nng_pipe p = { .id = pipe_id };
-	nng_msg *msg;
-	int pid = 0;
 
 	proto_reader_init(&rd, env->payload, env->payload_len);
 	if (proto_hello_unpack(&rd, &h) < 0) {
-		log_warnx("link: malformed hello, closing the pipe");
-		link_close_pipe(pipe_id);
+		log_warnx("%s: link: malformed hello, closing the link", a->name);
+		link_shut(a);
 		return;
 	}
-	a = manager_find_agent(m, h.name);
-	pid = link_peer_pid(p);
-	if (pid <= 0 || !a ||
-	    a->pid != (pid_t)pid || h.pid != (uint32_t)pid ||
-	    a->unit->type != UNIT_TYPE_AGENT) {
-		log_warnx("link: hello from pid %d as '%s' does not match an agent we started, closing",
-			  pid, h.name);
-		link_close_pipe(pipe_id);
+	if (strcmp(h.name, a->name) != 0 || h.pid != (uint32_t)a->pid) {
+		/* the link fd was handed on (a child that kept it open) */
+		log_warnx("%s: link: hello from pid %u as '%s', expected pid %d, closing",
+			  a->name, h.pid, h.name, (int)a->pid);
+		link_shut(a);
 		return;
 	}
-	if (a->link_pipe && a->link_pipe != pipe_id)
-		link_close_pipe(a->link_pipe);
-	a->link_pipe = pipe_id;
+	if (a->linked) {
+		log_warnx("%s: link: a second hello, ignored", a->name);
+		return;
+	}
+	a->linked = true;
 	snprintf(a->inbox, sizeof(a->inbox), "%.*s",
 		 (int)MIN(h.inbox_len, sizeof(a->inbox) - 1), h.inbox);
 	ack.watchdog_usec = a->unit->watchdog;
 	ack.stop_timeout_usec = a->unit->stop_timeout;
-	if (proto_builder_begin(&b, PROTO_MSG_HELLO_ACK, 0, env->corr,
-				"agentd") < 0)
-		return;
-	if (proto_hello_ack_pack(&b.pk, &ack) < 0) {
-		proto_builder_abort(&b);
-		return;
-	}
-	if (proto_builder_finish(&b, &msg) < 0)
-		return;
-	if (link_send(m, pipe_id, msg) < 0)
+	if (link_send_packed(a, PROTO_MSG_HELLO_ACK, env->corr, pack_hello_ack,
+			     &ack) < 0)
 		log_warnx("%s: cannot send hello-ack", a->name);
-	log_debug("%s: linked (pipe %u)", a->name, pipe_id);
+	log_debug("%s: linked", a->name);
 	/* a stop requested before the hello: interrupt it now */
 	if (a->state == AGENT_STOPPING && a->stop_phase == STOP_TERM)
 		(void)link_send_interrupt(a, PROTO_LEVEL_FLAG);
 }
 
 static void
-link_handle(struct manager *m, nng_msg *msg)
+link_handle(struct agent *a, const void *buf, size_t len)
 {
-	uint32_t pipe_id = nng_pipe_id(nng_msg_get_pipe(msg));
 	struct proto_env env;
 	struct proto_reader rd;
-	struct agent *a;
 	int r;
 
-	r = proto_env_decode_msg(msg, &env);
+	r = proto_env_decode(buf, len, &env);
 	if (r == -EPROTONOSUPPORT) {
-		log_warnx("link: protocol version %u on pipe %u, closing",
-			  env.version, pipe_id);
-		link_reply_version(m, pipe_id);
-		link_close_pipe(pipe_id);
+		struct proto_version v = { .supported = PROTO_VERSION };
+		log_warnx("%s: link: protocol version %u, closing", a->name,
+			  env.version);
+		a->linked = true; /* let the answer out */
+		(void)link_send_packed(a, PROTO_MSG_VERSION, 0, pack_version,
+				       &v);
+		link_shut(a);
 		return;
 	}
 	if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_LINK) {
-		log_warnx("link: malformed message on pipe %u, closing", pipe_id);
-		link_close_pipe(pipe_id);
+		log_warnx("%s: link: malformed message, closing the link", a->name);
+		link_shut(a);
 		return;
 	}
 	if (env.type == PROTO_MSG_HELLO) {
-		link_handle_hello(m, pipe_id, &env);
+		link_handle_hello(a, &env);
 		return;
 	}
-	a = link_agent_of_pipe(m, pipe_id);
-	if (!a) {
-		/* a new pipe of a linked agent (after a listener restart) */
-		nng_pipe p = { .id = pipe_id };
-		int pid = 0;
-
-		pid = link_peer_pid(p);
-		if (pid > 0 && (a = manager_find_pid(m, (pid_t)pid)) &&
-		    a->unit->type == UNIT_TYPE_AGENT && a->link_pipe) {
-			log_debug("%s: link moved to pipe %u", a->name, pipe_id);
-			a->link_pipe = pipe_id;
-		} else {
-			a = NULL;
-		}
-	}
-	if (!a) {
-		if (link_close_pipe(pipe_id))
-			log_warnx("link: %s before hello on pipe %u, closed",
-				  proto_msgtype_to_string(env.type), pipe_id);
-		else
-			log_debug("link: %s on pipe %u of an agent already reaped, dropped",
-				  proto_msgtype_to_string(env.type), pipe_id);
+	if (!a->linked) {
+		log_warnx("%s: link: %s before hello, closing the link", a->name,
+			  proto_msgtype_to_string(env.type));
+		link_shut(a);
 		return;
 	}
+	/* the process is gone: only its last words count */
+	if (a->link_draining && env.type != PROTO_MSG_EXIT_REPORT &&
+	    env.type != PROTO_MSG_STOPPING && env.type != PROTO_MSG_STATUS_TEXT)
+		return;
 	proto_reader_init(&rd, env.payload, env.payload_len);
 	switch (env.type) {
 	case PROTO_MSG_READY:
@@ -363,7 +320,7 @@ link_handle(struct manager *m, nng_msg *msg)
 	}
 	case PROTO_MSG_RESOLVE:
 	case PROTO_MSG_MONITOR:
-		if (registry_handle(m, a, pipe_id, &env) < 0)
+		if (registry_handle(a->m, a, &env) < 0)
 			goto bad;
 		break;
 	default:
@@ -375,90 +332,114 @@ link_handle(struct manager *m, nng_msg *msg)
 bad:
 	log_warnx("%s: malformed %s on the link, closing it", a->name,
 		  proto_msgtype_to_string(env.type));
-	a->link_pipe = 0;
-	link_close_pipe(pipe_id);
+	link_shut(a);
+}
+
+/*
+ * Read up to budget datagrams (0: all). Returns -errno when the link is
+ * over (the agent closed it or died), 0 otherwise.
+ */
+static int
+link_read(struct agent *a, unsigned budget)
+{
+	static uint8_t buf[PROTO_LINK_MSG_MAX];
+
+	for (unsigned i = 0; budget == 0 || i < budget; i++) {
+		ssize_t n;
+
+		if (a->link_fd < 0 || !a->link_src)
+			return -ENOTCONN;
+		n = recv(a->link_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET; /* the agent's end is closed */
+		if ((size_t)n > sizeof(buf)) {
+			log_warnx("%s: link: a %zd-byte message (max %d), closing the link",
+				  a->name, n, PROTO_LINK_MSG_MAX);
+			link_shut(a);
+			return -EMSGSIZE;
+		}
+		link_handle(a, buf, (size_t)n);
+	}
+	return 0;
 }
 
 static int
-link_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+link_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct manager *m = userdata;
+	struct agent *a = userdata;
 
-	/* bounded per wake-up so one chatty agent cannot starve the loop */
-	for (int i = 0; i < 256; i++) {
-		nng_msg *msg;
-		int rv = nng_recvmsg(m->link_sock, &msg, NNG_FLAG_NONBLOCK);
-
-		if (rv == NNG_EAGAIN)
-			break;
-		if (rv != 0) {
-			log_warnx("link: receive: %s", nng_strerror(rv));
-			break;
+	(void)s;
+	(void)fd;
+	if (revents & EPOLLOUT)
+		link_out_flush(a);
+	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (link_read(a, LINK_BUDGET) < 0 && a->link_src) {
+			/* the agent closed its end: nothing more will come;
+			 * the pidfd reports the process */
+			a->link_src = sd_event_source_disable_unref(a->link_src);
+			link_out_clear(a);
 		}
-		link_handle(m, msg);
-		nng_msg_free(msg);
 	}
 	return 0;
 }
 
 int
-link_open(struct manager *m)
+link_prepare(struct agent *a, int *ret_child_fd)
 {
-	char path[512];
-	int rv, fd, r;
+	int sv[2], size = LINK_SNDBUF, r;
 
-	snprintf(path, sizeof(path), "%s/link.sock", m->runtime_dir);
-	rv = nng_guard_init(&m->link_guard);
-	if (rv < 0)
-		return rv;
-	rv = nng_pair1_open_poly(&m->link_sock);
-	if (rv != 0)
-		return proto_errno_from_nng(rv);
-	m->link_open = true;
-	m->link_out = (struct sendq){ .event = m->event, .sock = m->link_sock,
-				      .what = "link" };
-	if ((rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_REM_POST,
-				  link_pipe_cb, m)) != 0 ||
-	    (rv = nng_socket_set_size(m->link_sock, NNG_OPT_RECVMAXSZ,
-				      PROTO_MSG_MAX)) != 0 ||
-	    (rv = nng_pipe_notify(m->link_sock, NNG_PIPE_EV_ADD_PRE,
-				  link_pipe_cb, m)) != 0 ||
-	    /*
-	     * nng's default send buffer (0) lets a non-blocking send succeed
-	     * only while pair1's single upper-queue reader waits: with many
-	     * agents saying hello at once most HELLO_ACKs got NNG_EAGAIN (776
-	     * of 1,000) and had to wait in the sendq. What still gets
-	     * NNG_EAGAIN waits there (sendq.c).
-	     */
-	    (rv = nng_socket_set_int(m->link_sock, NNG_OPT_SENDBUF,
-				     1024)) != 0 ||
-	    (rv = nng_socket_get_int(m->link_sock, NNG_OPT_RECVFD, &fd)) != 0) {
-		log_warnx("link: %s", nng_strerror(rv));
-		return proto_errno_from_nng(rv);
-	}
-	r = nng_guard_listen(&m->link_guard, m->event, m->link_sock, path);
-	if (r < 0)
+	link_release(a);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		       0, sv) < 0)
+		return -errno;
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* the agent's end blocks (libagent bounds its sends with
+	 * SO_SNDTIMEO); the spawn clears its CLOEXEC */
+	r = fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
+	if (r >= 0)
+		r = sd_event_add_io(a->m->event, &a->link_src, sv[0], EPOLLIN,
+				    link_io_cb, a);
+	if (r < 0) {
+		r = r == -1 ? -errno : r;
+		close(sv[0]);
+		close(sv[1]);
 		return r;
-	return sd_event_add_io(m->event, &m->link_src, fd, EPOLLIN, link_recv_cb, m);
+	}
+	a->link_fd = sv[0];
+	a->linked = false;
+	*ret_child_fd = sv[1];
+	return 0;
+}
+
+void
+link_drain(struct agent *a)
+{
+	if (a->link_fd < 0 || !a->link_src)
+		return;
+	a->link_draining = true;
+	(void)link_read(a, 0);
+	a->link_draining = false;
+}
+
+void
+link_release(struct agent *a)
+{
+	a->link_src = sd_event_source_disable_unref(a->link_src);
+	link_out_clear(a);
+	a->link_fd = safe_close(a->link_fd);
+	a->linked = false;
 }
 
 void
 link_close(struct manager *m)
 {
-	m->link_src = sd_event_source_disable_unref(m->link_src);
-	if (m->link_out.head)
-		sendq_flush(&m->link_out);
-	sendq_done(&m->link_out);
-	nng_guard_close(&m->link_guard);
-	if (m->link_open) {
-		nng_close(m->link_sock);
-		nng_guard_done(&m->link_guard);
-	}
-	m->link_open = false;
+	(void)m;
 	registry_free();
-	pthread_mutex_lock(&link_pids_lock);
-	free(link_pids);
-	link_pids = NULL;
-	link_n_pids = link_cap_pids = 0;
-	pthread_mutex_unlock(&link_pids_lock);
 }

@@ -122,7 +122,7 @@ secure_dir(const char *dir, mode_t mode, gid_t gid, bool allow_w,
 
 /*
  * The runtime directory is 0711: agents that run as another user (User=)
- * must reach notify.sock, link.sock and inbox/, but nobody may list or
+ * must reach notify.sock and inbox/, but nobody may list or
  * write it. control.sock stays 0600 (0660 with --socket-group).
  * inbox/ is 1733 (like /tmp without read): any agent creates its socket
  * there and cannot remove another's.
@@ -334,21 +334,6 @@ main(int argc, char **argv)
 	r = notify_open(&m);
 	if (r < 0)
 		fatalx("notify socket: %s", strerror(-r));
-	r = link_open(&m);
-	if (r < 0)
-		fatalx("link socket: %s", strerror(-r));
-	{
-		/* link.sock is 0666 (agents with User= connect too; the peer
-		 * pid check in link.c admits only agents); the guard uses
-		 * the mode when it recreates the listener. The runtime dir is
-		 * checked ours and closed to writers: chmod by path is safe. */
-		char path[4096];
-
-		m.link_guard.mode = 0666;
-		snprintf(path, sizeof(path), "%s/link.sock", runtime_dir);
-		if (chmod(path, 0666) < 0)
-			fatal("chmod %s", path);
-	}
 	r = control_open(&m);
 	if (r < 0)
 		fatalx("control socket: %s", strerror(-r));

@@ -67,7 +67,8 @@ env_is_private(const char *kv)
 	static const char *const drop[] = {
 		"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID",
 		"LISTEN_FDS", "LISTEN_FDNAMES", "JOURNAL_STREAM", "AGENTD_NAME",
-		"AGENTD_RUNTIME_DIR", "AGENTD_LINK", "AGENTD_INBOX",
+		"AGENTD_RUNTIME_DIR", "AGENTD_LINK_FD",
+		"AGENTD_INBOX",
 		"INVOCATION_ID", "MAINPID",
 	};
 
@@ -178,8 +179,7 @@ build_env(struct agent *a, const struct passwd *pw, struct envbuf *e)
 	if (r >= 0)
 		r = envbuf_addf(e, "AGENTD_RUNTIME_DIR=%s", m->runtime_dir);
 	if (r >= 0 && u->type == UNIT_TYPE_AGENT) {
-		r = envbuf_addf(e, "AGENTD_LINK=ipc://%s/link.sock",
-				m->runtime_dir);
+		r = envbuf_addf(e, "AGENTD_LINK_FD=%d", SPAWN_LINK_FD);
 		if (r >= 0)
 			r = envbuf_addf(e, "AGENTD_INBOX=ipc://%s/inbox/%s.sock",
 					m->runtime_dir, a->name);
@@ -906,10 +906,8 @@ process_release(struct agent *a)
 {
 	a->pidfd_src = sd_event_source_disable_unref(a->pidfd_src);
 	a->pidfd = safe_close(a->pidfd);
-	if (a->pid > 0)
-		link_pid_remove(a->pid);
+	link_release(a);
 	a->pid = 0;
-	a->link_pipe = 0;
 }
 
 int
@@ -923,6 +921,7 @@ process_spawn(struct agent *a, const char **ret_step)
 		.stdin_fd = m->null_fd,
 		.stdout_fd = a->log_w,
 		.cgroup_fd = -1,
+		.link_fd = -1,
 		.pdeathsig = SIGKILL,
 	};
 	struct envbuf env = { 0 };
@@ -994,10 +993,21 @@ process_spawn(struct agent *a, const char **ret_step)
 		}
 		p.cgroup_fd = r;
 	}
+	if (u->type == UNIT_TYPE_AGENT) {
+		r = link_prepare(a, &p.link_fd);
+		if (r < 0) {
+			*ret_step = "creating its link";
+			safe_close(p.cgroup_fd);
+			goto out;
+		}
+	}
 	r = spawn_process(&p, &pid, ret_step);
 	safe_close(p.cgroup_fd);
-	if (r < 0)
+	safe_close(p.link_fd);
+	if (r < 0) {
+		link_release(a);
 		goto out;
+	}
 	pidfd = pidfd_open_(pid);
 	if (pidfd < 0) {
 		/* cannot watch it: do not keep it */
@@ -1006,12 +1016,12 @@ process_spawn(struct agent *a, const char **ret_step)
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		link_release(a);
 		goto out;
 	}
 	a->pid = pid;
 	a->pgid = pid; /* setsid: it leads its own session and group */
 	a->pidfd = pidfd;
-	(void)link_pid_add(pid);
 	r = sd_event_add_io(m->event, &a->pidfd_src, pidfd, EPOLLIN, pidfd_cb, a);
 	if (r < 0)
 		fatalx("%s: cannot watch pid %d: %s", __func__, (int)pid,

@@ -109,12 +109,11 @@ resolve(struct manager *m, const char *name, size_t len)
 }
 
 int
-registry_handle(struct manager *m, struct agent *from, uint32_t pipe_id,
+registry_handle(struct manager *m, struct agent *from,
 		const struct proto_env *env)
 {
 	struct proto_reader rd;
 
-	(void)pipe_id;
 	proto_reader_init(&rd, env->payload, env->payload_len);
 	if (env->type == PROTO_MSG_RESOLVE) {
 		struct proto_resolve q;
@@ -188,7 +187,7 @@ registry_state_changed(struct agent *a, enum agent_state from,
 		}
 		if (name_matches(a, w->target, strlen(w->target))) {
 			struct agent *to_a = manager_find_agent(a->m, w->watcher);
-			if (to_a && to_a->link_pipe)
+			if (to_a && link_is_up(to_a))
 				(void)send_peer(to_a, PROTO_MSG_PEER_STATE, 0,
 						NULL, 0, a);
 		}

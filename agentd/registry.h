@@ -12,9 +12,9 @@
 #include "agentd.h"
 #include "proto.h"
 
-/* A RESOLVE or MONITOR from agent `from` (linked on pipe_id). Returns 0, or
+/* A RESOLVE or MONITOR from agent `from` (on its link). Returns 0, or
  * -EBADMSG for a malformed payload (the caller closes the link). */
-int registry_handle(struct manager *m, struct agent *from, uint32_t pipe_id,
+int registry_handle(struct manager *m, struct agent *from,
 		    const struct proto_env *env);
 
 /* supervisor.c: a's state changed (called through a weak reference, so
@@ -25,7 +25,7 @@ void registry_state_changed(struct agent *a, enum agent_state from,
 /* Forget every watch (agentd's exit). */
 void registry_free(void);
 
-/* link.c: send msg (taken) to a linked agent's pipe. 0 or -errno. */
+/* link.c: send msg (taken) to a linked agent. 0 or -errno. */
 int link_send_agent(struct agent *a, nng_msg *msg);
 
 #endif

@@ -144,8 +144,19 @@ child_main(void *arg)
 	}
 	if (p->cwd && chdir(p->cwd) < 0)
 		child_fail(c, STEP_CHDIR);
-	/* Nothing of agentd's leaks into the agent, whatever its flags. */
-	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Nothing of agentd's leaks into the agent, whatever its flags,
+	 * but the link (dup2 clears CLOEXEC on the copy; a link_fd that is
+	 * SPAWN_LINK_FD already has its flag cleared by hand). */
+	if (p->link_fd >= 0) {
+		if (p->link_fd == SPAWN_LINK_FD) {
+			if (fcntl(SPAWN_LINK_FD, F_SETFD, 0) < 0)
+				child_fail(c, STEP_STDIO);
+		} else if (dup2(p->link_fd, SPAWN_LINK_FD) < 0)
+			child_fail(c, STEP_STDIO);
+		(void)syscall(SYS_close_range, SPAWN_LINK_FD + 1U, ~0U,
+			      CLOSE_RANGE_CLOEXEC);
+	} else
+		(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	sigemptyset(&empty);
 	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #define SPAWN_PID_SLOT 11
+#define SPAWN_LINK_FD 3 /* where the child finds link_fd */
 
 struct spawn_params {
 	const char *path;       /* program to execve (absolute) */
@@ -23,6 +24,8 @@ struct spawn_params {
 	const char *cwd;        /* NULL: stay in agentd's directory */
 	int stdin_fd;           /* dup2'ed to 0 */
 	int stdout_fd;          /* dup2'ed to 1 and 2 */
+	int link_fd;            /* >= 0: dup2'ed to SPAWN_LINK_FD (kept
+				 * open across execve) */
 	int cgroup_fd;          /* >= 0: the cgroup directory to start in
 				 * (clone3 CLONE_INTO_CGROUP, else the child
 				 * writes itself into its cgroup.procs) */

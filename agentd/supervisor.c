@@ -336,7 +336,7 @@ agent_begin_stop(struct agent *a, enum agent_then then)
 	a->then = then;
 	a->stop_started = now;
 	agent_set_state(a, AGENT_STOPPING);
-	if (a->unit->type == UNIT_TYPE_AGENT && a->link_pipe &&
+	if (a->unit->type == UNIT_TYPE_AGENT && link_is_up(a) &&
 	    link_send_interrupt(a, PROTO_LEVEL_FLAG) >= 0) {
 		log_debug("%s: interrupt sent", a->name);
 		a->stop_phase = STOP_INTERRUPT;
@@ -362,7 +362,6 @@ act_spawn(struct agent *a)
 	a->fail_reason[0] = '\0';
 	a->exit_report[0] = '\0';
 	a->status_text[0] = '\0';
-	a->link_pipe = 0;
 	a->inbox[0] = '\0';
 	a->ready_at = 0;
 	r = process_spawn(a, &step);
@@ -603,6 +602,7 @@ agent_exited(struct agent *a, const siginfo_t *si)
 	const char *sfx;
 	int n;
 
+	link_drain(a); /* its EXIT_REPORT, if it said one */
 	a->exit_clean = si->si_code == CLD_EXITED && si->si_status == 0;
 	if (si->si_code == CLD_EXITED) {
 		sfx = exit_reason_suffix(a, si->si_status);
@@ -1059,6 +1059,7 @@ agent_new(struct manager *m, struct unit_agent *u, unsigned instance)
 		snprintf(a->name, sizeof(a->name), "%s", u->name);
 	a->state = AGENT_INACTIVE;
 	a->pidfd = -1;
+	a->link_fd = -1;
 	a->log_r = a->log_w = -1;
 	a->deadline = a->wd_deadline = USEC_INFINITY;
 	if (logs_open_agent(a) < 0) {

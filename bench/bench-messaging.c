@@ -1045,7 +1045,7 @@ run_config(int cpu)
 		die("mkdtemp: %m");
 	if (setenv("AGENTD_RUNTIME_DIR", g.dir, 1) < 0)
 		die("setenv: %m");
-	unsetenv("AGENTD_LINK");
+	unsetenv("AGENTD_LINK_FD");
 	unsetenv("AGENTD_INBOX");
 	unsetenv("AGENTD_NAME");
 

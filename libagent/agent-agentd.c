@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * agent-agentd.c - the link to agentd ($AGENTD_LINK): HELLO when it
+ * agent-agentd.c - the link to agentd: a SOCK_SEQPACKET socket inherited
+ * as $AGENTD_LINK_FD, one envelope per datagram. HELLO when it
  * opens, READY at the agent's first step, HEARTBEAT while agentd's
  * watchdog asks for it, STOPPING and EXIT_REPORT at the end, STATUS_TEXT;
  * from agentd HELLO_ACK and INTERRUPT, and the registry's answers that
@@ -9,17 +10,17 @@
  * functions at the top of this file and nowhere else.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pair1/pair.h>
-#include <nng/supplemental/util/platform.h>
 
 #include "agent-remote.h"
 #include "proto-link.h"
@@ -37,76 +38,116 @@ _public_ const struct agent_msg_type agent_type_peer = {
 	.name = "peer", .free = free,
 };
 
-/* ---- transport: the link's nng socket, used here and nowhere else ---- */
+/* ---- transport: the link's socket, used here and nowhere else ------ */
 
 static void link_fire(struct agent_io *io, uint32_t revents);
 
-/* Connect to agentd at url and watch the link from l (link_fire runs
- * when a message may be waiting). 0 or -errno. */
+/*
+ * Take over the link agentd handed us: fd_str is $AGENTD_LINK_FD, the
+ * number of an AF_UNIX SOCK_SEQPACKET socket (anything else is refused,
+ * so a stray variable cannot make us write to some other file). It
+ * becomes CLOEXEC (our children do not inherit it) and sends wait at
+ * most LINK_SENDTIMEO for room. Watched from l (link_fire). 0 or -errno.
+ */
 static int
 link_transport_open(struct agent_remote_ctx *rc, agent_loop *l,
-		    const char *url)
+		    const char *fd_str)
 {
-	sigset_t old;
-	int fd, r;
+	struct timeval tv = {
+		.tv_sec = LINK_SENDTIMEO / 1000,
+		.tv_usec = (LINK_SENDTIMEO % 1000) * 1000,
+	};
+	int type = 0, domain = 0, fd, r;
+	socklen_t sl = sizeof(type), dl = sizeof(domain);
+	char *end;
+	long v;
 
-	agent__block_signals(&old);
-	r = nng_pair1_open(&rc->link);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return proto_errno_from_nng(r);
-	(void)nng_socket_set_size(rc->link, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
-	(void)nng_socket_set_ms(rc->link, NNG_OPT_SENDTIMEO, LINK_SENDTIMEO);
-	r = nng_dial(rc->link, url, NULL, 0);
-	if (r == 0)
-		r = nng_socket_get_int(rc->link, NNG_OPT_RECVFD, &fd);
-	if (r != 0) {
-		nng_close(rc->link);
-		return proto_errno_from_nng(r);
+	errno = 0;
+	v = strtol(fd_str, &end, 10);
+	if (errno || end == fd_str || *end || v < 0 || v > INT_MAX)
+		return -EINVAL;
+	fd = (int)v;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0)
+		return errno == ENOTSOCK ? -ENOTSOCK : -EBADF;
+	if (type != SOCK_SEQPACKET || domain != AF_UNIX)
+		return -EPROTOTYPE;
+	rc->link_buf = malloc(PROTO_LINK_MSG_MAX);
+	if (!rc->link_buf)
+		return -ENOMEM;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		free(rc->link_buf);
+		rc->link_buf = NULL;
+		return -errno;
 	}
 	rc->link_io.fd = fd;
 	rc->link_io.fire = link_fire;
 	r = agent__io_update(l, &rc->link_io, EPOLLIN);
 	if (r < 0) {
-		nng_close(rc->link);
+		free(rc->link_buf);
+		rc->link_buf = NULL;
 		return r;
 	}
 	return 0;
 }
 
-/* Send one envelope, waiting at most LINK_SENDTIMEO for room. Takes msg
- * in every case: 0 (sent) or -errno (freed). */
+/* Send one envelope (one datagram), waiting at most LINK_SENDTIMEO for
+ * room. Takes msg in every case: 0 (sent) or -errno. */
 static int
 link_transport_send(struct agent_remote_ctx *rc, nng_msg *msg)
 {
-	int r = nng_sendmsg(rc->link, msg, 0);
+	size_t len = nng_msg_len(msg);
+	ssize_t n = -1;
+	int r = 0;
 
-	if (r != 0) {
-		nng_msg_free(msg);
-		return proto_errno_from_nng(r);
+	if (len > PROTO_LINK_MSG_MAX)
+		r = -EMSGSIZE;
+	else {
+		do
+			n = send(rc->link_io.fd, nng_msg_body(msg), len,
+				 MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 	}
+	nng_msg_free(msg);
+	return r;
+}
+
+/* The next message from agentd without waiting, into rc->link_buf:
+ * 0 with *len, -EAGAIN (none now), -EMSGSIZE (one too long, dropped),
+ * -ECONNRESET (agentd closed the link) or -errno. */
+static int
+link_transport_recv(struct agent_remote_ctx *rc, size_t *len)
+{
+	ssize_t n;
+
+	do
+		n = recv(rc->link_io.fd, rc->link_buf, PROTO_LINK_MSG_MAX,
+			 MSG_DONTWAIT | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	if ((size_t)n > PROTO_LINK_MSG_MAX)
+		return -EMSGSIZE;
+	*len = (size_t)n;
 	return 0;
 }
 
-/* The next message from agentd without waiting: 0 with *msg (the caller
- * frees it), or -errno (-EAGAIN: none now). */
-static int
-link_transport_recv(struct agent_remote_ctx *rc, nng_msg **msg)
-{
-	int r = nng_recvmsg(rc->link, msg, NNG_FLAG_NONBLOCK);
-
-	return r == 0 ? 0 : proto_errno_from_nng(r);
-}
-
-/* Stop watching the link and close it. nng has no flush: the last
- * report (EXIT_REPORT) gets a moment on its way out before the pipe is
- * torn down. */
+/* Stop watching the link and close it. What we sent waits on agentd's
+ * end, which reads it even after we are gone: no flush is needed. */
 static void
 link_transport_close(struct agent_remote_ctx *rc)
 {
 	agent__io_remove(rc->loop, &rc->link_io);
-	nng_msleep(10);
-	nng_close(rc->link);
+	if (rc->link_io.fd >= 0)
+		close(rc->link_io.fd);
+	rc->link_io.fd = -1;
+	free(rc->link_buf);
+	rc->link_buf = NULL;
 }
 
 /* ---- messages to agentd ---------------------------------------------- */
@@ -326,24 +367,29 @@ link_fire(struct agent_io *io, uint32_t revents)
 
 	(void)revents;
 	for (int i = 0; i < 64; i++) {
-		if (!a) {
-			nng_msg *drop;
-			if (link_transport_recv(rc, &drop) < 0)
-				return;
-			nng_msg_free(drop);
-			continue;
-		}
 		struct proto_env env;
 		struct proto_reader rd;
-		nng_msg *msg;
-		int r = link_transport_recv(rc, &msg);
+		size_t len = 0;
+		int r = link_transport_recv(rc, &len);
 
-		if (r < 0)
+		if (r == -EAGAIN)
 			return;
-		r = proto_env_decode_msg(msg, &env);
+		if (r == -EMSGSIZE) {
+			agent__remote_reject(rc, a, "oversized link message");
+			continue;
+		}
+		if (r < 0) {
+			/* agentd is gone or hung up on us: nothing more
+			 * will come (sends fail from now on) */
+			agent__log(a, 7, "link closed: %s", strerror(-r));
+			agent__io_remove(rc->loop, &rc->link_io);
+			return;
+		}
+		if (!a)
+			continue; /* the agent is gone: drop */
+		r = proto_env_decode(rc->link_buf, len, &env);
 		if (r < 0 || proto_msgtype_family(env.type) != PROTO_FAMILY_LINK) {
 			agent__remote_reject(rc, a, "malformed link message");
-			nng_msg_free(msg);
 			continue;
 		}
 		proto_reader_init(&rd, env.payload, env.payload_len);
@@ -389,7 +435,6 @@ link_fire(struct agent_io *io, uint32_t revents)
 				   proto_msgtype_to_string(env.type));
 			break;
 		}
-		nng_msg_free(msg);
 	}
 }
 
@@ -426,7 +471,7 @@ link_on_end(agent *a)
 }
 
 int
-agent__link_open(agent *a, const char *url)
+agent__link_open(agent *a, const char *fd_str)
 {
 	struct agent_remote_ctx *rc = agent__remote_get(a->loop, a);
 	struct proto_hello h = { 0 };
@@ -434,7 +479,7 @@ agent__link_open(agent *a, const char *url)
 
 	if (!rc)
 		return -ENOMEM;
-	r = link_transport_open(rc, a->loop, url);
+	r = link_transport_open(rc, a->loop, fd_str);
 	if (r < 0)
 		return r;
 	rc->has_link = true;

@@ -4,7 +4,7 @@
  * blocks the signals the loop handles before the first nng call (nng's
  * threads inherit the mask), turns SIGTERM and SIGINT into interruptions
  * (FLAG, then ABORT) and SIGCONT into a fresh inbox listener, listens on
- * $AGENTD_INBOX and $AGENTD_LISTEN, links to agentd at $AGENTD_LINK, and
+ * $AGENTD_INBOX and $AGENTD_LISTEN, links to agentd on $AGENTD_LINK_FD, and
  * runs the loop until the agent has ended.
  */
 #include <errno.h>
@@ -83,7 +83,8 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	struct sigctx sc = { 0 };
 	agent_loop *l = NULL;
 	sigset_t set, old;
-	const char *link, *inbox;
+	const char *inbox;
+	char link[16] = "";
 	agent *a = NULL;
 	int r, status;
 
@@ -91,6 +92,14 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 	(void)argv;
 	if (!def)
 		return AGENT_EXIT_FAILED;
+	{
+		/* the link is ours alone: our children must not take
+		 * $AGENTD_LINK_FD for theirs (no thread exists yet) */
+		const char *fd = getenv("AGENTD_LINK_FD");
+		if (fd && strlen(fd) < sizeof(link))
+			snprintf(link, sizeof(link), "%s", fd);
+		unsetenv("AGENTD_LINK_FD");
+	}
 	/* block before the first nng call, for every thread to come */
 	agent__block_signals(&old);
 	sigemptyset(&set);
@@ -142,11 +151,10 @@ agent_main(const struct agent_def *def, void *self, int argc, char **argv)
 			}
 		}
 	}
-	link = getenv("AGENTD_LINK");
-	if (link && *link) {
+	if (*link) {
 		r = agent__link_open(a, link);
 		if (r < 0)
-			agent__log(a, 7, "cannot link to agentd at %s: %s",
+			agent__log(a, 3, "cannot use the link to agentd (fd %s): %s",
 				   link, strerror(-r));
 	}
 	(void)agent_start(a);

@@ -61,11 +61,11 @@ struct agent_remote_ctx {
 	char tls_cert_key[PROTO_URL_MAX];
 	char tls_ca[PROTO_URL_MAX];
 
-	/* link (agent-agentd.c only: `link` and `link_io` are its
-	 * transport) */
+	/* link (agent-agentd.c only: `link_io.fd` and `link_buf` are its
+	 * transport, the socket of $AGENTD_LINK_FD) */
 	bool has_link;
-	nng_socket link;
 	struct agent_io link_io;
+	uint8_t *link_buf; /* PROTO_LINK_MSG_MAX bytes */
 	agent *link_agent; /* referenced */
 	struct agent_tnode heartbeat;
 	uint64_t watchdog_usec;
@@ -158,7 +158,7 @@ void agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name,
 void agent__pubsub_free(struct agent_remote_ctx *rc);
 
 /* agent-agentd.c */
-int agent__link_open(agent *a, const char *url);
+int agent__link_open(agent *a, const char *fd_str);
 /* ask agentd for PEER_STATEs of name (on) or stop (off); -ENOTCONN
  * without a link */
 int agent__link_monitor(struct agent_remote_ctx *rc, const char *name,

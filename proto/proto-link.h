@@ -18,6 +18,14 @@
 #include "proto-host.h"
 #include "proto-read.h"
 
+/*
+ * The link is a SOCK_SEQPACKET socketpair agentd makes for each start of a
+ * Type=agent unit; the agent's end is its fd $AGENTD_LINK_FD (3). One
+ * datagram carries one envelope of at most PROTO_LINK_MSG_MAX bytes; a
+ * longer one is a protocol error (the receiver closes the link).
+ */
+#define PROTO_LINK_MSG_MAX	(64 * 1024)
+
 /* Interruption levels, as crb numbers them. */
 #define PROTO_LEVEL_EVENT	100u   /* interrupt message, in FIFO order */
 #define PROTO_LEVEL_FLAG	1000u  /* stop between steps, on_interrupt runs */

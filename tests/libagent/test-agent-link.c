@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-agent-link.c - agent_main() as agentd sees it: the test plays
- * agentd on a pair1 listener, spawns link-agent with AGENTD_LINK, and
- * checks HELLO [name, pid, inbox], READY after begin, HEARTBEATs once
- * HELLO_ACK asks for a watchdog, INTERRUPT FLAG -> STOPPING ->
- * EXIT_REPORT and exit status 2. Standalone (no AGENTD_LINK): SIGTERM is
- * FLAG (status 2), a second SIGTERM ABORT (status 3).
+ * agentd on a SOCK_SEQPACKET socketpair whose other end link-agent gets as
+ * fd 3 ($AGENTD_LINK_FD=3), and checks HELLO [name, pid, inbox], READY
+ * after begin, HEARTBEATs once HELLO_ACK asks for a watchdog, INTERRUPT
+ * FLAG -> STOPPING -> EXIT_REPORT and exit status 2. $AGENTD_LINK_FD
+ * naming something that is not a seqpacket socket is refused (the agent
+ * runs unlinked). Standalone (no link): SIGTERM is FLAG (status 2), a
+ * second SIGTERM ABORT (status 3).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,7 +27,6 @@
 
 #include <cmocka.h>
 #include <nng/nng.h>
-#include <nng/protocol/pair1/pair.h>
 #include <nng/protocol/pipeline0/push.h>
 
 #include "proto.h"
@@ -38,23 +40,31 @@ static char mode_actor[] = "actor";
 static char mode_stubborn[] = "stubborn";
 static char mode_busychild[] = "busychild";
 
+/* link_fd >= 0 becomes the helper's fd 3 */
 static pid_t
-spawn_helper(char *mode, char **env, int *out_fd)
+spawn_helper_link(char *mode, char **env, int *out_fd, int link_fd)
 {
 	char *argv[] = { helper, mode, NULL };
 	posix_spawn_file_actions_t fa;
 	int p[2];
 	pid_t pid;
 
-	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
+	if (link_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, link_fd, 3);
 	assert_int_equal(posix_spawn(&pid, helper, &fa, NULL, argv, env), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	*out_fd = p[0];
 	return pid;
+}
+
+static pid_t
+spawn_helper(char *mode, char **env, int *out_fd)
+{
+	return spawn_helper_link(mode, env, out_fd, -1);
 }
 
 /* read one line from fd (blocking; the helper writes it promptly) */
@@ -109,29 +119,35 @@ wait_status(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
+/* one datagram from the agent, within 20 s, decoded into env (which
+ * points into a static buffer, valid until the next call) */
 static void
-recv_env(nng_socket s, struct proto_env *env, nng_msg **msg)
+recv_env(int s, struct proto_env *env)
 {
-	assert_int_equal(nng_recvmsg(s, msg, 0), 0);
-	assert_int_equal(proto_env_decode_msg(*msg, env), 0);
+	static uint8_t buf[PROTO_LINK_MSG_MAX];
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	ssize_t n;
+
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	n = recv(s, buf, sizeof(buf), 0);
+	assert_true(n > 0);
+	assert_int_equal(proto_env_decode(buf, (size_t)n, env), 0);
 }
 
 /* the next message that is not a heartbeat */
 static uint32_t
-recv_skip_heartbeats(nng_socket s, struct proto_env *env, nng_msg **msg,
-		     int *heartbeats)
+recv_skip_heartbeats(int s, struct proto_env *env, int *heartbeats)
 {
 	for (;;) {
-		recv_env(s, env, msg);
+		recv_env(s, env);
 		if (env->type != PROTO_MSG_HEARTBEAT)
 			return env->type;
 		(*heartbeats)++;
-		nng_msg_free(*msg);
 	}
 }
 
 static void
-send_payload(nng_socket s, uint32_t type, const void *arg)
+send_payload(int s, uint32_t type, const void *arg)
 {
 	struct proto_builder b;
 	nng_msg *msg;
@@ -142,15 +158,18 @@ send_payload(nng_socket s, uint32_t type, const void *arg)
 	else
 		assert_int_equal(proto_interrupt_pack(&b.pk, arg), 0);
 	assert_int_equal(proto_builder_finish(&b, &msg), 0);
-	assert_int_equal(nng_sendmsg(s, msg, 0), 0);
+	assert_int_equal(send(s, nng_msg_body(msg), nng_msg_len(msg), 0),
+			 (ssize_t)nng_msg_len(msg));
+	nng_msg_free(msg);
 }
 
 static void
 test_linked(void **state)
 {
 	char dir[] = "/tmp/la.XXXXXX";
-	char url[256], inbox[256], e_link[300], e_inbox[300], e_dir[300];
-	char *env[] = { e_link, e_inbox, e_dir, "AGENTD_NAME=linky", NULL };
+	char url[256], inbox[256], e_inbox[300], e_dir[300];
+	char *env[] = { "AGENTD_LINK_FD=3", e_inbox, e_dir,
+			"AGENTD_NAME=linky", NULL };
 	struct proto_hello_ack ack = { .watchdog_usec = 100000,
 				       .stop_timeout_usec = 4000000 };
 	struct proto_interrupt in = { .level = PROTO_LEVEL_FLAG };
@@ -158,28 +177,22 @@ test_linked(void **state)
 	struct proto_env ev;
 	struct proto_hello h;
 	struct proto_exit_report er;
-	nng_socket s;
-	nng_msg *msg;
-	int out, heartbeats = 0;
+	int out, heartbeats = 0, sv[2], s;
 	char line[64];
 	pid_t pid;
 
 	assert_non_null(mkdtemp(dir));
-	snprintf(url, sizeof(url), "ipc://%s/link.sock", dir);
 	snprintf(inbox, sizeof(inbox), "ipc://%s/inbox/linky.sock", dir);
-	snprintf(e_link, sizeof(e_link), "AGENTD_LINK=%s", url);
 	snprintf(e_inbox, sizeof(e_inbox), "AGENTD_INBOX=%s", inbox);
 	snprintf(e_dir, sizeof(e_dir), "AGENTD_RUNTIME_DIR=%s", dir);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	s = sv[0];
 
-	assert_int_equal(nng_pair1_open(&s), 0);
-	assert_int_equal(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000), 0);
-	assert_int_equal(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
-					     PROTO_MSG_MAX), 0);
-	assert_int_equal(nng_listen(s, url, NULL, 0), 0);
+	pid = spawn_helper_link(mode_actor, env, &out, sv[1]);
+	close(sv[1]);
 
-	pid = spawn_helper(mode_actor, env, &out);
-
-	recv_env(s, &ev, &msg);
+	recv_env(s, &ev);
 	assert_int_equal(ev.type, PROTO_MSG_HELLO);
 	proto_reader_init(&rd, ev.payload, ev.payload_len);
 	assert_int_equal(proto_hello_unpack(&rd, &h), 0);
@@ -187,11 +200,10 @@ test_linked(void **state)
 	assert_int_equal(h.pid, (uint32_t)pid);
 	assert_int_equal(h.inbox_len, strlen(inbox));
 	assert_memory_equal(h.inbox, inbox, h.inbox_len);
-	nng_msg_free(msg);
 	send_payload(s, PROTO_MSG_HELLO_ACK, &ack);
 
 	/* begin published a status, then its first step made it READY */
-	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &heartbeats),
 			 PROTO_MSG_STATUS_TEXT);
 	{
 		struct proto_text t;
@@ -200,41 +212,78 @@ test_linked(void **state)
 		assert_int_equal(t.len, strlen("serving notes"));
 		assert_memory_equal(t.text, "serving notes", t.len);
 	}
-	nng_msg_free(msg);
-	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &heartbeats),
 			 PROTO_MSG_READY);
-	nng_msg_free(msg);
 	read_line(out, line, sizeof(line));
 	assert_string_equal(line, "ready");
 	/* heartbeats come every watchdog/2 */
 	while (heartbeats < 2) {
-		recv_env(s, &ev, &msg);
+		recv_env(s, &ev);
 		assert_int_equal(ev.type, PROTO_MSG_HEARTBEAT);
 		heartbeats++;
-		nng_msg_free(msg);
 	}
 
 	send_payload(s, PROTO_MSG_INTERRUPT, &in);
-	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &heartbeats),
 			 PROTO_MSG_STOPPING);
-	nng_msg_free(msg);
-	assert_int_equal(recv_skip_heartbeats(s, &ev, &msg, &heartbeats),
+	assert_int_equal(recv_skip_heartbeats(s, &ev, &heartbeats),
 			 PROTO_MSG_EXIT_REPORT);
 	proto_reader_init(&rd, ev.payload, ev.payload_len);
 	assert_int_equal(proto_exit_report_unpack(&rd, &er), 0);
 	assert_int_equal(er.reason, PROTO_EXIT_INTERRUPTED);
-	nng_msg_free(msg);
 	read_line(out, line, sizeof(line));
 	assert_string_equal(line, "stopping 1000");
 
 	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	/* the process is gone: the link says so */
+	assert_int_equal(recv(s, line, sizeof(line), MSG_DONTWAIT), 0);
 	close(out);
-	nng_close(s);
+	close(s);
 	snprintf(url, sizeof(url), "%s/inbox", dir);
 	(void)rmdir(url);
-	snprintf(url, sizeof(url), "%s/link.sock", dir);
-	(void)unlink(url);
 	(void)rmdir(dir);
+}
+
+/* $AGENTD_LINK_FD naming a pipe, or a closed fd: refused, the agent runs
+ * as if standalone (and says why) */
+static void
+test_link_fd_not_a_link(void **state)
+{
+	char *env_closed[] = { "AGENTD_LINK_FD=3", NULL };
+	char *env_junk[] = { "AGENTD_LINK_FD=3x", NULL };
+	char *env_pipe[] = { "AGENTD_LINK_FD=3", NULL };
+	char line[64];
+	int out, p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = spawn_helper_link(mode_actor, env_pipe, &out, p[1]);
+	wait_log(out, "cannot use the link to agentd (fd 3)");
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "stopping 1000");
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
+	close(p[0]);
+	close(p[1]);
+
+	pid = spawn_helper(mode_actor, env_closed, &out);
+	wait_log(out, "cannot use the link to agentd (fd 3)");
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
+
+	pid = spawn_helper(mode_actor, env_junk, &out);
+	wait_log(out, "cannot use the link to agentd (fd 3x)");
+	read_line(out, line, sizeof(line));
+	assert_string_equal(line, "ready");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(wait_status(pid), PROTO_EXIT_INTERRUPTED);
+	close(out);
 }
 
 static void
@@ -359,6 +408,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linked),
+		cmocka_unit_test(test_link_fd_not_a_link),
 		cmocka_unit_test(test_standalone_sigterm),
 		cmocka_unit_test(test_inbox_survives_sigstop),
 	};

@@ -684,14 +684,15 @@ void agent_pipeline_free(agent_pipeline *p);
  *
  * It blocks SIGTERM/SIGINT/SIGHUP/SIGPIPE/SIGCHLD in all threads, creates
  * the loop and the agent, and:
- *  - with $AGENTD_LINK set (under agentd): dials it (pair1), sends
+ *  - with $AGENTD_LINK_FD set (under agentd: its end of a SOCK_SEQPACKET
+ *    socketpair, made CLOEXEC and the variable removed), sends
  *    HELLO [name, pid, inbox], READY once begin() has produced its first
  *    step, HEARTBEAT every watchdog/2 when HELLO_ACK asks for one;
  *    INTERRUPT [level] interrupts the agent at that level; STOPPING when
  *    it starts to end and EXIT_REPORT [reason, code, message] at the end;
  *  - with $AGENTD_INBOX set: listens there for remote messages;
  *  - the first SIGTERM/SIGINT is a FLAG interruption, the second ABORT.
- * Without $AGENTD_LINK it runs the same, standalone.
+ * Without $AGENTD_LINK_FD it runs the same, standalone.
  * Returns enum agent_exit_reason (0 done, 1 failed, 2 interrupted,
  * 3 aborted), or 1 when set-up fails. self is owned as agent_new() says.
  * argc/argv are not interpreted (reserved).

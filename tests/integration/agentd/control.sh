@@ -18,7 +18,7 @@ ctl_works() {
 start_agentd "$UNITS"
 wait_state a running
 assert_eq "$(stat -c %a "$RT/control.sock")" 600 "control.sock mode"
-assert_eq "$(stat -c %a "$RT/link.sock")" 666 "link.sock mode (User= agents; peer pid check)"
+[ ! -e "$RT/link.sock" ] || fail "link.sock exists (links are socketpairs)"
 assert_eq "$(stat -c %a "$RT")" 711 "runtime directory mode (0711: User= agents reach their sockets)"
 ctl_fails 1 stop nosuch
 assert_contains "$ERR" "no such agent: nosuch"
@@ -75,7 +75,6 @@ if [ -n "$grp" ]; then
 	start_agentd "$UNITS" --socket-group "$grp"
 	assert_eq "$(stat -c '%a %G' "$RT/control.sock")" "660 $grp"
 	assert_eq "$(stat -c '%a %G' "$RT")" "711 $grp"
-	assert_eq "$(stat -c %a "$RT/link.sock")" 666 "link.sock (peer pid check)"
 	stop_agentd
 fi
 pass

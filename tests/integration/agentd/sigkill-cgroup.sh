@@ -24,7 +24,7 @@ wait "$AGENTD_PID" 2>/dev/null
 AGENTD_PID=
 wait_until pids_gone "$main"
 pid_alive "$gc" || step "(the grandchild died with agentd already)"
-rm -f "$RT/control.sock" "$RT/link.sock"
+rm -f "$RT/control.sock"
 start_agentd "$UNITS"
 # (any agentd starting now does the cleanup: another test's may be first)
 wait_until pids_gone "$gc"

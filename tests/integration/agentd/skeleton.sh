@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 2's skeleton from agentd's side: two link agents (HELLO, READY over
-# link.sock) reach running, one is stopped (INTERRUPT, exit 2), SIGTERM stops
+# their inherited link socketpair) reach running, one is stopped (INTERRUPT, exit 2), SIGTERM stops
 # the other, agentd exits 0 and no process is left.
 . "$(dirname "$0")/common.sh"
 [ -x "$LINK_AGENT" ] || skip "link-agent not built"

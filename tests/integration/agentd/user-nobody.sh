@@ -1,6 +1,6 @@
 #!/bin/bash
 # Agents with User=nobody can become ready: Type=notify through
-# notify.sock (systemd-notify --ready), Type=agent through link.sock, and a
+# notify.sock (systemd-notify --ready), Type=agent through its inherited link, and a
 # libagent agent can create its socket in inbox/. (They used to stay
 # starting until their start timeout: runtime dir 0700, sockets 0600.)
 . "$(dirname "$0")/common.sh"
