@@ -122,6 +122,9 @@ struct agent {
 	nng_msg **link_out;      /* waiting for room on link_fd */
 	size_t link_out_n, link_out_cap;
 	char inbox[256];          /* its inbox URL from HELLO */
+	char *net_urls;          /* its network inboxes from HELLO, '\n'
+				  * between them, or NULL (nameserver.c) */
+	pid_t net_pid;           /* the process that announced net_urls */
 
 	char *cgroup;            /* cgroup directory, NULL in pgid mode */
 

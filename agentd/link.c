@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "nameserver.h"
 #include "proto-link.h"
 #include "registry.h"
 
@@ -227,6 +228,10 @@ link_handle_hello(struct agent *a, const struct proto_env *env)
 	a->linked = true;
 	snprintf(a->inbox, sizeof(a->inbox), "%.*s",
 		 (int)MIN(h.inbox_len, sizeof(a->inbox) - 1), h.inbox);
+	/* its network inboxes, for the name server (--listen) */
+	if (nameserver_set_urls(a, a->pid, &h.net) < 0)
+		log_warnx("%s: link: out of memory for its network inboxes, "
+			  "ignoring", a->name);
 	ack.watchdog_usec = a->unit->watchdog;
 	ack.stop_timeout_usec = a->unit->stop_timeout;
 	if (link_send_packed(a, PROTO_MSG_HELLO_ACK, env->corr, pack_hello_ack,
@@ -435,6 +440,7 @@ link_release(struct agent *a)
 	link_out_clear(a);
 	a->link_fd = safe_close(a->link_fd);
 	a->linked = false;
+	nameserver_forget(a); /* the process announced them */
 }
 
 void

@@ -4,7 +4,7 @@
  * its signals, and the order in which the parts come up and go down.
  *
  *	agentd [--units DIR] [--runtime-dir DIR] [--socket-group GROUP]
- *	       [--no-cgroup] [--check] [-v]
+ *	       [--listen URL]... [--no-cgroup] [--check] [-v]
  *
  * SIGTERM / SIGINT: ordered stop of every agent, then exit 0 (1 if a group
  * with Escalate=yes failed). SIGHUP: reload the units. SIGCHLD: reap.
@@ -31,6 +31,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "nameserver.h"
 
 static const int handled_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 
@@ -39,10 +40,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: agentd [--units DIR] [--runtime-dir DIR] [--socket-group GROUP]\n"
-		"              [--no-cgroup] [--check] [-v]\n"
+		"              [--listen URL]... [--no-cgroup] [--check] [-v]\n"
 		"  --units DIR        unit files (*.agent, *.group); default %s\n"
 		"  --runtime-dir DIR  sockets; default $AGENTD_RUNTIME_DIR or %s\n"
 		"  --socket-group G   control.sock mode 0660 for group G (runtime dir 0710)\n"
+		"  --listen URL       be this host's name server at URL (tcp://ADDR:PORT,\n"
+		"                     tls+tcp://ADDR:PORT; port 0 picks one); repeatable\n"
 		"  --no-cgroup        kill agents' trees by process group, not cgroup\n"
 		"  --check            validate the units and exit\n"
 		"  -v, --verbose      debug logging\n"
@@ -208,6 +211,7 @@ main(int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "no-cgroup", no_argument, NULL, 'C' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -250,6 +254,19 @@ main(int argc, char **argv)
 			m.socket_gid = gr->gr_gid;
 			break;
 		}
+		case 'l':
+			r = nameserver_add_listen(optarg);
+			if (r == -EINVAL) {
+				log_msg(LOG_LEVEL_ERR,
+					"--listen %s: not tcp://ADDR:PORT or "
+					"tls+tcp://ADDR:PORT", optarg);
+				return 2;
+			}
+			if (r < 0)
+				fatalx("--listen %s: %s", optarg,
+				       r == -ENOSPC ? "too many (at most 8)"
+						    : strerror(-r));
+			break;
 		case 'c':
 			check_only = true;
 			break;
@@ -337,6 +354,9 @@ main(int argc, char **argv)
 	r = control_open(&m);
 	if (r < 0)
 		fatalx("control socket: %s", strerror(-r));
+	r = nameserver_open(&m);
+	if (r < 0)
+		fatalx("name server (--listen): %s", strerror(-r));
 
 	r = manager_build(&m, units);
 	if (r < 0)
@@ -360,6 +380,7 @@ main(int argc, char **argv)
 	 * is already stopped, so past a deadline exit without closing. */
 	exit_deadline_arm(r < 0 ? 1 : m.exit_code);
 	control_close(&m);
+	nameserver_close(&m);
 	link_close(&m);
 	notify_close(&m);
 	/* should be empty; make sure nothing outlives us */

@@ -492,6 +492,13 @@ agent__link_open(agent *a, const char *fd_str)
 	h.pid = (uint32_t)getpid();
 	h.inbox = rc->has_inbox ? rc->inbox_url : "";
 	h.inbox_len = strlen(h.inbox);
+	/* our network inboxes: agentd's name server gives them to NAME@HOST
+	 * senders on other hosts */
+	for (unsigned i = 0; rc->has_inbox && i < rc->n_extra &&
+			     h.net.n < PROTO_NET_URLS_MAX; i++) {
+		h.net.url[h.net.n] = rc->extra_url[i];
+		h.net.len[h.net.n++] = strlen(rc->extra_url[i]);
+	}
 	return link_send(rc, PROTO_MSG_HELLO, pack_hello, &h);
 }
 

@@ -5,10 +5,12 @@
  * tls+tcp://), envelopes batched per destination and flushed when the
  * loop is about to poll, pools (round robin over a unit's NAME@N inboxes),
  * a name's inbox URL, agent_send_remote*(), and remote requests: the
- * table of those pending and the responses we send back.
+ * table of those pending and the responses we send back. NAME@HOST
+ * destinations are resolved in agent-host.c and come back here as URLs.
  */
 #include <errno.h>
 #include <glob.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +24,8 @@
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "agent-addr.h"
+#include "agent-host.h"
 #include "agent-remote.h"
 #include "proto-ctl.h"
 
@@ -49,12 +53,19 @@ struct peer {
 	struct peer *dirty_next;
 	struct agent_io send_io; /* SENDFD while blocked */
 	struct agent_remote_ctx *rc;
+	/* a NAME@HOST destination's inbox: a dropped connection (nng thread:
+	 * pipe REM event) sets lost and wakes the loop through wake_fd, and
+	 * the destination is resolved again (agent-host.c) */
+	bool watched;
+	int wake_fd;
+	atomic_int lost;
 };
 
 #define BATCH_MAX_ENV	256
 #define BATCH_MAX_BYTES	(64 * 1024)
 
 static void peer_send_fire(struct agent_io *io, uint32_t revents);
+static void peer_free(struct agent_remote_ctx *rc, struct peer *p);
 
 int
 agent__tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d, nng_listener *l)
@@ -207,6 +218,8 @@ peer_flush(struct peer *p)
 	nng_msg_free(p->batch);
 	p->batch = NULL;
 	p->batch_n = 0;
+	if (p->watched)
+		agent__host_lost(rc, p->url);
 	return proto_errno_from_nng(r);
 }
 
@@ -250,21 +263,77 @@ agent__remote_flush(agent_loop *l)
 }
 
 /*
+ * Append one envelope to *batch within BATCH_MAX_ENV / BATCH_MAX_BYTES
+ * (see agent-host.h). A peer's batch that is full is flushed by the
+ * caller first; here full means -EAGAIN.
+ */
+int
+agent__batch_append(struct agent_remote_ctx *rc, nng_msg **batch,
+		    unsigned *n, uint32_t type, uint64_t corr,
+		    int (*pack)(msgpack_packer *, const void *),
+		    const void *arg)
+{
+	struct proto_builder b;
+	bool fresh = false;
+	int r;
+
+	if (*batch && (*n >= BATCH_MAX_ENV ||
+		       nng_msg_len(*batch) >= BATCH_MAX_BYTES))
+		return -EAGAIN;
+	if (!*batch) {
+		if (nng_msg_alloc(batch, 0) != 0) {
+			*batch = NULL;
+			return -ENOMEM;
+		}
+		fresh = true;
+	}
+	r = proto_builder_begin_append(&b, *batch, type, 0, corr, rc->name);
+	if (r == 0) {
+		r = pack(&b.pk, arg);
+		if (r < 0)
+			proto_builder_abort(&b);
+		else
+			r = proto_builder_finish(&b, NULL);
+	}
+	if (r < 0) {
+		if (fresh) {
+			nng_msg_free(*batch);
+			*batch = NULL;
+		}
+		return r;
+	}
+	(*n)++;
+	return 0;
+}
+
+static void
+peer_mark_dirty(struct agent_remote_ctx *rc, struct peer *p)
+{
+	if (p->batch && !p->dirty && !p->blocked) {
+		p->dirty = true;
+		p->dirty_next = rc->dirty;
+		rc->dirty = p;
+	}
+}
+
+/*
  * Append one envelope (type, corr, payload packed by pack(arg)) to the
  * batch for url. Returns 0 once it is queued (it leaves at the next flush,
  * in order), -EAGAIN when the destination does not take more now (its
  * batch is full and nng's buffer too), -ECONNREFUSED when nobody listens,
- * -EMSGSIZE, -ENOMEM. Every failure counts as a drop.
+ * -EMSGSIZE, -ENOMEM. Every failure counts as a drop. A NAME@HOST
+ * destination not resolved yet (a stand-in URL) queues in agent-host.c.
  */
 static int
 send_env(struct agent_remote_ctx *rc, const char *url, uint32_t type,
 	 uint64_t corr, int (*pack)(msgpack_packer *, const void *),
 	 const void *arg)
 {
-	struct proto_builder b;
 	struct peer *p = NULL;
 	int r, tries = 0;
 
+	if (agent__url_is_host(url))
+		return agent__host_queue(rc, url, type, corr, pack, arg);
 	r = peer_get(rc, url, &p);
 	if (r < 0)
 		goto drop;
@@ -273,23 +342,8 @@ again:
 		r = -EAGAIN;
 		goto drop;
 	}
-	if (!p->batch) {
-		r = nng_msg_alloc(&p->batch, 0);
-		if (r != 0) {
-			p->batch = NULL;
-			r = -ENOMEM;
-			goto drop;
-		}
-	}
-	r = proto_builder_begin_append(&b, p->batch, type, 0, corr, rc->name);
-	if (r < 0)
-		goto drop;
-	r = pack(&b.pk, arg);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		goto drop;
-	}
-	r = proto_builder_finish(&b, NULL);
+	r = agent__batch_append(rc, &p->batch, &p->batch_n, type, corr, pack,
+				arg);
 	if (r == -EMSGSIZE && p->batch_n > 0 && tries++ == 0) {
 		/* too big to join this batch: send it, start a new one */
 		if (peer_flush(p) == -EAGAIN) {
@@ -300,19 +354,116 @@ again:
 	}
 	if (r < 0)
 		goto drop;
-	p->batch_n++;
 	rc->stats.sent++;
 	if (batch_full(p))
 		(void)peer_flush(p);
-	if (p->batch && !p->dirty && !p->blocked) {
-		p->dirty = true;
-		p->dirty_next = rc->dirty;
-		rc->dirty = p;
-	}
+	peer_mark_dirty(rc, p);
 	return 0;
 drop:
 	rc->stats.dropped++;
 	return r;
+}
+
+/* nng thread: flag the peer and wake the loop, nothing else */
+static void
+peer_pipe_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	struct peer *p = arg;
+	uint64_t one = 1;
+
+	(void)pipe;
+	(void)ev;
+	atomic_store(&p->lost, 1);
+	if (p->wake_fd >= 0)
+		(void)!write(p->wake_fd, &one, sizeof(one));
+}
+
+int
+agent__peer_adopt(struct agent_remote_ctx *rc, const char *url,
+		  nng_msg *batch, unsigned n)
+{
+	struct peer *p = NULL;
+	int r;
+
+	r = peer_get(rc, url, &p);
+	if (r == 0 && !p->watched) {
+		p->wake_fd = agent__host_wake_fd(rc);
+		r = proto_errno_from_nng(nng_pipe_notify(
+			p->sock, NNG_PIPE_EV_REM_POST, peer_pipe_cb, p));
+		p->watched = r == 0;
+	}
+	if (r < 0 || !batch || n == 0)
+		goto out;
+	if (p->batch && nng_msg_len(p->batch) + nng_msg_len(batch) >
+				PROTO_MSG_MAX) {
+		/* what the peer holds leaves first */
+		if (peer_flush(p) == -EAGAIN) {
+			r = -EAGAIN;
+			goto out;
+		}
+	}
+	if (!p->batch) {
+		p->batch = batch;
+		p->batch_n = n;
+	} else {
+		r = proto_errno_from_nng(nng_msg_append(
+			p->batch, nng_msg_body(batch), nng_msg_len(batch)));
+		if (r < 0)
+			goto out;
+		nng_msg_free(batch);
+		p->batch_n += n;
+	}
+	batch = NULL;
+	if (batch_full(p))
+		(void)peer_flush(p);
+	peer_mark_dirty(rc, p);
+	return 0;
+out:
+	if (batch) {
+		if (r < 0)
+			agent__log(rc->inbox_agent, 7,
+				   "%u envelopes to %s lost: %s", n, url,
+				   strerror(-r));
+		rc->stats.dropped += n;
+		nng_msg_free(batch);
+	}
+	return r;
+}
+
+void
+agent__peer_close(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer **pp, *p;
+
+	for (pp = &rc->peers; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->url, url) == 0)
+			break;
+	p = *pp;
+	if (!p)
+		return;
+	*pp = p->next;
+	if (p->dirty) {
+		struct peer **dp;
+
+		for (dp = &rc->dirty; *dp; dp = &(*dp)->dirty_next)
+			if (*dp == p) {
+				*dp = p->dirty_next;
+				break;
+			}
+	}
+	if (p->batch)
+		rc->stats.dropped += p->batch_n;
+	if (rc->last_url[0] && strcmp(rc->last_url, url) == 0)
+		rc->last_name[0] = rc->last_url[0] = '\0';
+	peer_free(rc, p);
+}
+
+void
+agent__peers_check_lost(struct agent_remote_ctx *rc)
+{
+	for (struct peer *p = rc->peers; p; p = p->next)
+		if (p->watched && atomic_exchange(&p->lost, 0))
+			agent__host_lost(rc, p->url);
 }
 
 /*
@@ -441,7 +592,8 @@ agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 
 	if (name && strstr(name, "://")) {
 		/* an explicit inbox URL: another host, or another agentd */
-		if (!agent__url_scheme_ok(name, strlen(name)))
+		if (!agent__url_scheme_ok(name, strlen(name)) ||
+		    agent__url_is_host(name))
 			return -EINVAL;
 		if (strlen(name) >= size)
 			return -ENAMETOOLONG;
@@ -455,8 +607,16 @@ agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 		memcpy(buf, rc->last_url, strlen(rc->last_url) + 1);
 		return 0;
 	}
-	if (!name || !proto_name_is_valid(name, strlen(name)))
+	if (!name)
 		return -EINVAL;
+	if (!proto_name_is_valid(name, strlen(name))) {
+		struct agent_addr addr;
+
+		/* NAME@HOST[:PORT], NAME@N@HOST...: HOST's agentd knows it */
+		if (agent__addr_parse(name, &addr) == 0 && addr.host[0])
+			return agent__host_dest(rc, name, buf, size);
+		return -EINVAL;
+	}
 	if (!rc->runtime_dir[0])
 		return -ENOTCONN;
 	n = snprintf(buf, size, "ipc://%s/inbox/%s.sock", rc->runtime_dir, name);
@@ -857,4 +1017,6 @@ agent__peers_free(struct agent_remote_ctx *rc)
 		pool_clear(p);
 		free(p);
 	}
+	/* after the peers: their pipe callbacks write the host eventfd */
+	agent__hosts_free(rc);
 }

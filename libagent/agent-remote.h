@@ -8,6 +8,9 @@
  *                    URL scheme check, counters, malformed-input drops
  *   agent-peer.c     sends to other inboxes: peers (push0), batches, pools,
  *                    remote requests and their pending table, TLS options
+ *   agent-host.c     NAME@HOST: resolution by HOST's agentd, envelopes
+ *                    waiting for it, the cache (agent-host.h)
+ *   agent-addr.c     the address parser (agent-addr.h)
  *   agent-inbox.c    our inbox (pull0 + one aio + an eventfd): listeners,
  *                    dispatch into the mailbox, backpressure, ping/stats
  *   agent-pubsub.c   topics and subscriptions (agent.* events)
@@ -38,6 +41,7 @@ struct peer;        /* agent-peer.c */
 struct pool;        /* agent-peer.c */
 struct topic;       /* agent-pubsub.c */
 struct resolve_wait; /* agent-agentd.c */
+struct host_ctx;    /* agent-host.c */
 
 struct agent_remote_ctx {
 	agent_loop *loop;
@@ -80,6 +84,7 @@ struct agent_remote_ctx {
 	struct agent_req *pending; /* remote requests by corr (= id) */
 	uint64_t rejected;         /* malformed input dropped */
 	struct agent_remote_stats stats;
+	struct host_ctx *host;     /* NAME@HOST destinations (agent-host.c) */
 
 	/* subscriptions: topics this process publishes (agent-pubsub.c) */
 	struct topic *topics;

@@ -314,17 +314,37 @@ unsigned agent_mailbox_len(agent *a);
 uint64_t agent_mailbox_dropped(agent *a);
 
 /* ---- remote agents (other processes, by name) ---------------------------- */
-/* They are reached through agentd's runtime directory:
- * ipc://$AGENTD_RUNTIME_DIR/inbox/NAME.sock (NAME may be an instance,
- * "worker@3"), or, where a name is taken, by an explicit inbox URL:
- * "tcp://HOST:PORT", "tls+tcp://HOST:PORT" (another host or another
- * agentd; see agent_listen() for TLS) or "ipc://PATH". */
+/* Where these functions take a name, it is one of:
+ *  - NAME or NAME@N (an instance): an agent of our agentd, reached through
+ *    its runtime directory, ipc://$AGENTD_RUNTIME_DIR/inbox/NAME.sock; a
+ *    pool's unit name (Instances=N) picks one of its instances in turn;
+ *  - NAME@HOST, NAME@N@HOST, NAME@HOST:PORT, NAME@[V6ADDR]:PORT: an agent
+ *    on another host (HOST is anything not all digits), found through
+ *    HOST's agentd, the name server of its host (agentd --listen), as
+ *    Erlang finds nodes through epmd. It is asked at tcp://HOST:PORT
+ *    (tls+tcp:// when $AGENTD_TLS_CA_FILE is set), PORT from the address,
+ *    else $AGENTD_PORT, else 7411, and answers with the network inboxes
+ *    the agent listens on ($AGENTD_LISTEN); the one of the same transport
+ *    is used (a wildcard host replaced by HOST). Asking is asynchronous:
+ *    the sends return at once and their envelopes wait, in order and
+ *    bounded like a batch (-EAGAIN when full), until the answer. When
+ *    there is none within 2 s, or the name is unknown or has no network
+ *    inbox, they are dropped and counted (agent_remote_stats().dropped)
+ *    and requests among them complete with -EHOSTUNREACH. The answer is
+ *    cached until the connection to that inbox drops (the agent restarted)
+ *    or a send fails; then the next send asks again;
+ *  - an explicit inbox URL: "tcp://HOST:PORT", "tls+tcp://HOST:PORT"
+ *    (another host or another agentd; see agent_listen() for TLS) or
+ *    "ipc://PATH". */
 
 /*
- * Send an event to the agent process called name. The payload is encoded
- * with type->encode (no encode: a nil body) and freed. Returns 0, -EINVAL
- * (bad name), -ENOTCONN (no runtime dir: not under agentd), -ECONNREFUSED
- * (nobody listens), -EAGAIN (its queue is full), -ENOMEM.
+ * Send an event to the agent process called name (see above). The payload
+ * is encoded with type->encode (no encode: a nil body) and freed. Returns
+ * 0, -EINVAL (bad name or address, bad $AGENTD_PORT), -ENOTCONN (a local
+ * name and no runtime dir: not under agentd), -ECONNREFUSED (nobody
+ * listens), -EAGAIN (its queue is full, or NAME@HOST is being resolved
+ * and its waiting batch is full), -ENOMEM. 0 for a NAME@HOST that is not
+ * resolved yet means queued: a failed resolution drops it (counted).
  */
 int agent_send_remote(agent *self, const char *name,
 		      const struct agent_msg_type *type, void *payload);
@@ -347,8 +367,10 @@ int agent_send_remote_body(agent *self, const char *name, const char *kind,
 int agent_send_remote_wait(agent *self, const char *name,
 			   const struct agent_msg_type *type, void *payload,
 			   uint64_t timeout_usec);
-/* A request to a remote agent: as agent_request(); the response body is
- * decoded with type->reply_decode (or left raw for agent_msg_body()). */
+/* A request to a remote agent (a name as above): as agent_request(); the
+ * response body is decoded with type->reply_decode (or left raw for
+ * agent_msg_body()). A NAME@HOST that cannot be resolved answers
+ * -EHOSTUNREACH, like any other request error (the response message). */
 int64_t agent_request_remote(agent *self, const char *name,
 			     const struct agent_msg_type *type, void *payload,
 			     uint64_t timeout_usec, uint64_t tag);
@@ -385,8 +407,9 @@ int agent_monitor(agent *self, const char *name, bool on);
  * each topic; agent_publish() replaces it (value: one msgpack object,
  * copied; NULL/0 = nil), increments the topic's seq and sends it to every
  * subscriber; it returns the number of subscribers reached or -errno.
- * agent_subscribe(self, publisher, topic) (publisher: a name or URL as for
- * agent_send_remote; self's process needs an inbox) makes the publisher
+ * agent_subscribe(self, publisher, topic) (publisher: a name, NAME@HOST or
+ * URL as for agent_send_remote; self's process needs an inbox) makes the
+ * publisher
  * send the current value first (snapshot = true, the topic's current seq,
  * 0 before any publish), then every update in order: agent_type_update
  * events (payload struct agent_update) in the mailbox of the process's
