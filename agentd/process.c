@@ -1023,9 +1023,15 @@ process_spawn(struct agent *a, const char **ret_step)
 	a->pgid = pid; /* setsid: it leads its own session and group */
 	a->pidfd = pidfd;
 	r = sd_event_add_io(m->event, &a->pidfd_src, pidfd, EPOLLIN, pidfd_cb, a);
-	if (r < 0)
-		fatalx("%s: cannot watch pid %d: %s", __func__, (int)pid,
-		       strerror(-r));
+	if (r < 0) {
+		/* cannot watch it: do not keep it */
+		*ret_step = "watching its pidfd";
+		(void)pidfd_send_signal_(pidfd, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		process_release(a);
+		goto out;
+	}
 	r = 0;
 out:
 	envbuf_done(&env);

@@ -101,15 +101,12 @@ agent_arm_timer(struct agent *a)
 			sd_event_source_set_enabled(a->timer, SD_EVENT_OFF);
 		return;
 	}
-	if (!a->timer) {
-		r = sd_event_add_time(a->m->event, &a->timer, CLOCK_MONOTONIC, t,
-				      TIMER_ACCURACY, agent_timer_cb, a);
-		if (r < 0)
-			fatalx("%s: cannot add a timer: %s", __func__, strerror(-r));
-		return;
-	}
-	sd_event_source_set_time(a->timer, t);
-	sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
+	/* made with the agent (agent_new): arming never allocates */
+	r = sd_event_source_set_time(a->timer, t);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warnx("%s: cannot arm its timer: %s", a->name, strerror(-r));
 }
 
 static void
@@ -995,12 +992,10 @@ manager_schedule_dispatch(struct manager *m)
 {
 	int r;
 
-	if (!m->dispatch_src) {
-		r = sd_event_add_defer(m->event, &m->dispatch_src, dispatch_cb, m);
-		if (r < 0)
-			fatalx("%s: %s", __func__, strerror(-r));
-	}
-	sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_ONESHOT);
+	/* made by manager_build(): enabling never allocates */
+	r = sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warnx("%s: %s", __func__, strerror(-r));
 }
 
 void
@@ -1058,11 +1053,20 @@ agent_new(struct manager *m, struct unit_agent *u, unsigned instance)
 	else
 		snprintf(a->name, sizeof(a->name), "%s", u->name);
 	a->state = AGENT_INACTIVE;
+	if (sd_event_add_time(m->event, &a->timer, CLOCK_MONOTONIC,
+			      USEC_INFINITY, TIMER_ACCURACY, agent_timer_cb,
+			      a) < 0 ||
+	    sd_event_source_set_enabled(a->timer, SD_EVENT_OFF) < 0) {
+		sd_event_source_disable_unref(a->timer);
+		free(a);
+		return NULL;
+	}
 	a->pidfd = -1;
 	a->link_fd = -1;
 	a->log_r = a->log_w = -1;
 	a->deadline = a->wd_deadline = USEC_INFINITY;
 	if (logs_open_agent(a) < 0) {
+		sd_event_source_disable_unref(a->timer);
 		free(a);
 		return NULL;
 	}
@@ -1173,7 +1177,7 @@ group_free(struct agent_group *g)
  * who waits for a), so ordering checks cost O(edges), not O(agents^2).
  * A unit name in After= means every instance of that unit.
  */
-static void
+static int
 agents_link_deps(struct agent **agents, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -1194,9 +1198,21 @@ agents_link_deps(struct agent **agents, size_t n)
 				continue;
 			if (push_agent(&a->deps, &a->n_deps, b) < 0 ||
 			    push_agent(&b->rdeps, &b->n_rdeps, a) < 0)
-				fatalx("%s: out of memory", __func__);
+				goto oom;
 		}
 	}
+	return 0;
+oom:
+	/* out of memory: no half-built graph; After= goes unenforced
+	 * until the next reload, which is said loudly */
+	for (size_t i = 0; i < n; i++) {
+		free(agents[i]->deps);
+		free(agents[i]->rdeps);
+		agents[i]->deps = agents[i]->rdeps = NULL;
+		agents[i]->n_deps = agents[i]->n_rdeps = 0;
+	}
+	log_warnx("out of memory: After= is not enforced until the next reload");
+	return -ENOMEM;
 }
 
 /*
@@ -1306,6 +1322,15 @@ manager_build_from(struct manager *m, struct unit_set *units,
 		    push_agent(&removed, &n_removed, m->agents[i]) < 0)
 			goto fail;
 
+	/* room for the removed agents, which stay in the list until down */
+	if (n_removed > 0) {
+		struct agent **nv = realloc(agents, (n_agents + n_removed) *
+							    sizeof(*nv));
+		if (!nv)
+			goto fail;
+		agents = nv;
+	}
+
 	/* commit: nothing below fails */
 	for (size_t gi = 0; gi < n_groups; gi++)
 		for (size_t i = 0; i < groups[gi]->n_agents; i++) {
@@ -1324,9 +1349,8 @@ manager_build_from(struct manager *m, struct unit_set *units,
 	m->n_groups = n_groups;
 	/* removed agents stay in m->agents until they are down */
 	for (size_t i = 0; i < n_removed; i++)
-		if (push_agent(&agents, &n_agents, removed[i]) < 0)
-			fatalx("%s: out of memory", __func__);
-	agents_link_deps(agents, n_agents);
+		agents[n_agents++] = removed[i];
+	(void)agents_link_deps(agents, n_agents);
 	free(m->agents);
 	m->agents = agents;
 	m->n_agents = n_agents;
@@ -1361,6 +1385,12 @@ manager_build(struct manager *m, struct unit_set *units)
 	size_t n_removed, n_changed;
 	int r;
 
+	if (!m->dispatch_src) {
+		r = sd_event_add_defer(m->event, &m->dispatch_src, dispatch_cb, m);
+		if (r < 0)
+			return r;
+		(void)sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_OFF);
+	}
 	r = manager_build_from(m, units, &removed, &n_removed, &changed,
 			       &n_changed);
 	if (r < 0)
@@ -1421,6 +1451,15 @@ manager_reload(struct manager *m, char **ret_msg)
 			*ret_msg = NULL;
 		return -EINVAL;
 	}
+	{
+		/* a slot for the old unit set, taken before anything changes */
+		struct unit_set **old = realloc(m->old_units,
+						(m->n_old_units + 1) * sizeof(*old));
+
+		if (!old)
+			return -ENOMEM;
+		m->old_units = old;
+	}
 	r = manager_build_from(m, units, &removed, &n_removed, &changed,
 			       &n_changed);
 	if (r < 0)
@@ -1428,12 +1467,6 @@ manager_reload(struct manager *m, char **ret_msg)
 	n_added = m->build_added;
 	/* the old unit set is still referenced by removed agents: keep it */
 	if (n_removed > 0) {
-		struct unit_set **old = realloc(m->old_units,
-						(m->n_old_units + 1) * sizeof(*old));
-
-		if (!old)
-			fatalx("%s: out of memory", __func__);
-		m->old_units = old;
 		m->old_units[m->n_old_units++] = m->units;
 	} else {
 		unit_set_free(m->units);
