@@ -28,8 +28,9 @@
  * The runtime directory is a fresh mkdtemp /tmp/a.XXXXXX, removed at the
  * end; every process started is killed on exit or on SIGINT/SIGTERM.
  * Agents report their own timestamps through a FIFO (bench-stamp.h), so
- * waiting for them costs no polling; only the last step, "agentd says
- * running", is polled over the control socket.
+ * waiting for them costs no polling; the last step, "agentd says
+ * running", is a long poll on agentd's event ring (crash) or a status
+ * poll over the control socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -524,6 +525,72 @@ ctl_status_once(struct ctl *c, const char *name, struct status_view *v)
 	return r;
 }
 
+/* What ctl_events_once looks for: NAME's transition to running with pid. */
+struct event_wait {
+	const char *name;
+	char detail[32]; /* "pid N" */
+	bool seen;
+};
+
+static int
+event_cb(const struct proto_event_record *ev, void *userdata)
+{
+	struct event_wait *w = userdata;
+
+	if (strcmp(ev->name, w->name) == 0 && strcmp(ev->to, "running") == 0 &&
+	    strcmp(ev->detail, w->detail) == 0)
+		w->seen = true;
+	return 0;
+}
+
+/*
+ * One CTL_EVENTS long poll: events from *since on, waiting up to wait_ms
+ * for one; *since moves past what came. 0 or -errno.
+ */
+static int
+ctl_events_once(struct ctl *c, uint64_t *since, uint32_t wait_ms,
+		struct event_wait *w)
+{
+	struct proto_events_req q = { .since_seq = *since, .wait_ms = wait_ms };
+	struct proto_seq_head head;
+	struct proto_builder b;
+	struct proto_env env;
+	struct proto_reader rd;
+	nng_msg *msg;
+	int r, rv;
+
+	r = proto_builder_begin(&b, PROTO_MSG_CTL_EVENTS, 0, ++c->corr,
+				"agentctl");
+	if (r < 0)
+		return r;
+	r = proto_events_req_pack(&b.pk, &q);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		return r;
+	}
+	r = proto_builder_finish(&b, &msg);
+	if (r < 0)
+		return r;
+	if ((rv = nng_sendmsg(c->s, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		return proto_errno_from_nng(rv);
+	}
+	if ((rv = nng_recvmsg(c->s, &msg, 0)) != 0)
+		return proto_errno_from_nng(rv);
+	r = proto_env_decode_msg(msg, &env);
+	if (r >= 0 && (env.type != PROTO_MSG_CTL_EVENTS_REPLY ||
+		       env.corr != c->corr))
+		r = -EBADMSG;
+	if (r >= 0) {
+		proto_reader_init(&rd, env.payload, env.payload_len);
+		r = proto_events_reply_unpack(&rd, &head, event_cb, w);
+		if (r >= 0)
+			*since = head.next_seq;
+	}
+	nng_msg_free(msg);
+	return r;
+}
+
 /* ---- agentd ------------------------------------------------------------- */
 
 struct agentd {
@@ -876,6 +943,7 @@ bench_crash(void)
 	struct agentd d = { 0 };
 	struct stats sc, sb, sm, sg, sbb, sbm;
 	uint32_t pid;
+	uint64_t since = PROTO_SEQ_NOW;
 	char rss[64];
 	int r;
 
@@ -920,6 +988,13 @@ bench_crash(void)
 	if (r < 0 || v.n != 1 || v.n_want != 1)
 		die("crash agent not running (%s)", strerror(-r));
 	pid = v.first.pid;
+	{
+		/* where agentd's event ring is now: later waits start here */
+		struct event_wait w = { .name = "crash" };
+		r = ctl_events_once(&d.ctl, &since, 0, &w);
+		if (r < 0)
+			die("events: %s", strerror(-r));
+	}
 
 	for (unsigned i = 0; i < k; i++) {
 		uint64_t t_kill, deadline, t_main = 0, t_begin = 0;
@@ -944,17 +1019,25 @@ bench_crash(void)
 				newpid = s.pid;
 			}
 		}
-		/* then agentd must say running with the new pid */
-		for (;;) {
-			r = ctl_status(&d.ctl, "crash", &v);
-			if (r < 0)
-				die("status: %s", strerror(-r));
-			if (v.n_want == 1 && v.first.pid == newpid)
-				break;
-			if (now_ns() > deadline)
-				die("crash %u: agentd does not report pid %u running",
-				    i, newpid);
-			sleep_us(20);
+		/* then agentd must say running with the new pid: a long
+		 * poll on its event ring (as agentctl wait does), which
+		 * costs no CPU while the agent starts */
+		{
+			struct event_wait w = { .name = "crash" };
+
+			snprintf(w.detail, sizeof(w.detail), "pid %u", newpid);
+			while (!w.seen) {
+				uint64_t now = now_ns();
+
+				if (now > deadline)
+					die("crash %u: agentd does not report pid %u running",
+					    i, newpid);
+				r = ctl_events_once(&d.ctl, &since,
+						    (uint32_t)((deadline - now) / 1000000 + 1),
+						    &w);
+				if (r < 0)
+					die("events: %s", strerror(-r));
+			}
 		}
 		crash[i] = now_ns() - t_kill;
 		to_main[i] = t_main ? t_main - t_kill : 0;
