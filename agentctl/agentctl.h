@@ -126,6 +126,9 @@ int ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 /* ctl_request_flags: the peer going away is expected (shutdown): do not
  * report it (the caller checks ctl_error_is_gone). */
 #define CTL_REQ_GONE_OK	0x1u
+/* ...and agentd taking longer than the timeout to answer a request it
+ * received (-ETIME: busy, not unreachable) is the caller's to report. */
+#define CTL_REQ_SLOW_OK	0x2u
 int ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
 		      unsigned flags, struct ctl_reply *ret);
 /* True for the errors of a peer that closed the connection or exited. */

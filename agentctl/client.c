@@ -109,6 +109,10 @@ ctl_report(int r, const char *path)
 		log_warnx("no answer from agentd on %s within the timeout",
 			  path);
 		break;
+	case -ETIME:
+		log_warnx("no answer from agentd on %s within the timeout "
+			  "(the request was delivered)", path);
+		break;
 	case -EBADMSG:
 		log_warnx("invalid reply from %s: not an agentd control reply",
 			  path);
@@ -182,6 +186,10 @@ ctl_exchange(const char *path, nng_msg *req, uint64_t corr,
 				    ctl_ms_left(deadline))) != 0 ||
 	    (rv = nng_recvmsg(s, &rep, 0)) != 0) {
 		r = dial_refine_error(s, d, proto_errno_from_nng(rv));
+		/* agentd took the request on a live connection and has not
+		 * answered yet: busy (a long stop), not unreachable */
+		if (r == -ETIMEDOUT)
+			r = -ETIME;
 		goto out;
 	}
 	r = proto_env_decode_msg(rep, &env);
@@ -258,7 +266,8 @@ ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
 	}
 	/* ctl_exchange owns req from here. */
 	r = ctl_exchange(path, req, corr, ret);
-	if (r < 0 && !((flags & CTL_REQ_GONE_OK) && ctl_error_is_gone(r)))
+	if (r < 0 && !((flags & CTL_REQ_GONE_OK) && ctl_error_is_gone(r)) &&
+	    !((flags & CTL_REQ_SLOW_OK) && r == -ETIME))
 		ctl_report(r, path);
 	return r;
 }
@@ -419,7 +428,25 @@ ctl_names_verb(uint32_t type, int argc, char **argv)
 					    PROTO_LIST_MAX);
 	nm.names = names;
 	nm.n = (uint32_t)n;
-	r = ctl_request(type, ctl_pack_names, &nm, &rep);
+	r = ctl_request_flags(type, ctl_pack_names, &nm, CTL_REQ_SLOW_OK, &rep);
+	if (r == -ETIME) {
+		/* agentd has it and goes on (a stop waits for StopTimeoutSec,
+		 * a start for readiness)? If it still answers a status, not
+		 * done yet is a failure of this command, not an unreachable
+		 * agentd. */
+		_cleanup_free_ struct proto_status_record *probe = NULL;
+		usec_t saved = arg_timeout;
+		size_t np = 0;
+
+		arg_timeout = MIN(arg_timeout, USEC_PER_SEC);
+		r = ctl_fetch_status(NULL, 0, &probe, &np);
+		arg_timeout = saved;
+		if (r < 0)
+			return ctl_error_exit(r);
+		log_warnx("not done within the timeout; agentd goes on with "
+			  "it (see 'agentctl status')");
+		return EXIT_FAIL;
+	}
 	if (r < 0)
 		return ctl_error_exit(r);
 	r = ctl_reply_result(&rep);

@@ -221,6 +221,22 @@ assert_eq "$(complete_words "$AGENTCTL" re)" "reload reset-failed restart"
 assert_eq "$(complete_words "$AGENTCTL" --runtime-dir "$RT" stop w)" "web worker@1 worker@2"
 assert_eq "$(complete_words "$AGENTCTL" --runtime-dir "$RT" kill -s KI)" "KILL"
 
+step "a stop slower than --timeout: exit 1 (agentd busy, not unreachable), the stop goes on"
+write_unit stubborn.agent <<UNIT
+[Agent]
+Type=exec
+ExecStart=/bin/sh -c 'trap "" TERM; exec $SLEEP 1000'
+Group=front
+StopTimeoutSec=1500ms
+UNIT
+ctl_ok reload
+ctl_ok --timeout 20s wait stubborn
+ctl_fails 1 --timeout 300ms stop stubborn
+assert_contains "$ERR" "not done within the timeout; agentd goes on with it"
+assert_not_contains "$ERR" "no answer from agentd"
+ctl_ok --timeout 20s wait stubborn --state inactive
+assert_contains "$(agent_field stubborn 7) $(agent_field stubborn 8) $(agent_field stubborn 9)" "SIGKILL"
+
 step "shutdown: agentd stops everything and exits 0"
 ctl_ok status --json
 json_eval "$OUT" '" ".join(str(a["pid"]) for a in j if a["pid"])'
