@@ -182,6 +182,7 @@ unpack_all(const void *payload, size_t len)
 		struct proto_resolve resolve;
 		struct proto_monitor monitor;
 		struct proto_peer peer;
+		struct proto_host_peer host_peer;
 	} u;
 	struct proto_seq_head head;
 	int32_t sig;
@@ -191,6 +192,10 @@ unpack_all(const void *payload, size_t len)
 	if (proto_hello_unpack(&rd, &u.hello) == 0) {
 		CHECK(proto_name_is_valid(u.hello.name, strlen(u.hello.name)));
 		touch(u.hello.inbox, u.hello.inbox_len);
+		CHECK(u.hello.net.n <= PROTO_NET_URLS_MAX);
+		for (uint32_t i = 0; i < u.hello.net.n; i++)
+			CHECK(proto_net_url_is_valid(u.hello.net.url[i],
+						     u.hello.net.len[i]));
 	}
 	RESET();
 	proto_hello_ack_unpack(&rd, &u.hello_ack);
@@ -261,6 +266,17 @@ unpack_all(const void *payload, size_t len)
 		CHECK(proto_name_is_valid(u.peer.name, u.peer.name_len));
 		touch(u.peer.inbox, u.peer.inbox_len);
 		touch(u.peer.state, u.peer.state_len);
+	}
+	RESET();
+	if (proto_host_peer_unpack(&rd, &u.host_peer) == 0) {
+		CHECK(proto_name_is_valid(u.host_peer.name,
+					  u.host_peer.name_len));
+		CHECK(u.host_peer.urls.n <= PROTO_NET_URLS_MAX);
+		for (uint32_t i = 0; i < u.host_peer.urls.n; i++)
+			CHECK(proto_net_url_is_valid(u.host_peer.urls.url[i],
+						     u.host_peer.urls.len[i]));
+		CHECK(u.host_peer.state_len > 0);
+		touch(u.host_peer.state, u.host_peer.state_len);
 	}
 #undef RESET
 	for (size_t i = 0; i < sizeof(all_types) / sizeof(all_types[0]); i++)
