@@ -49,6 +49,7 @@ struct host_dest {
 	nng_msg *pending;            /* envelopes waiting for the answer */
 	unsigned pending_n;
 	uint64_t used;               /* last send (agent__now) */
+	uint64_t resolved_at;        /* the last answer */
 
 	/* the resolution in flight (HD_RESOLVING) */
 	nng_socket sock;
@@ -157,14 +158,20 @@ static void
 pending_drop(struct host_dest *hd, int err)
 {
 	struct agent_remote_ctx *rc = hd->hc->rc;
+	nng_msg *batch = hd->pending;
 	const uint8_t *buf;
 	size_t len, off = 0;
 	struct proto_env env;
 
-	if (!hd->pending)
+	if (!batch)
 		return;
-	buf = nng_msg_body(hd->pending);
-	len = nng_msg_len(hd->pending);
+	/* detached first: completions are queued, but nothing may see a
+	 * half-dropped batch */
+	rc->stats.dropped += hd->pending_n;
+	hd->pending = NULL;
+	hd->pending_n = 0;
+	buf = nng_msg_body(batch);
+	len = nng_msg_len(batch);
 	while (off < len && proto_env_decode_next(buf, len, &off, &env) == 0) {
 		struct agent_req *req;
 
@@ -177,10 +184,7 @@ pending_drop(struct host_dest *hd, int err)
 		if (req)
 			agent__req_deliver(req, err, NULL, NULL);
 	}
-	rc->stats.dropped += hd->pending_n;
-	nng_msg_free(hd->pending);
-	hd->pending = NULL;
-	hd->pending_n = 0;
+	nng_msg_free(batch);
 }
 
 static void
@@ -345,12 +349,14 @@ resolve_progress(struct host_dest *hd)
 	if (msg)
 		nng_msg_free(msg);
 	if (r < 0) {
-		hd->url[0] = '\0';
+		/* keep the old inbox: it is closed if the next answer moves */
+		snprintf(hd->url, sizeof(hd->url), "%s", old);
 		resolve_fail(hd, why ? why : "no answer");
 		return;
 	}
 	resolve_stop(hd);
 	hd->state = HD_READY;
+	hd->resolved_at = agent__now();
 	agent__log(rc->inbox_agent, 7, "%s is %s", hd->key, hd->url);
 	/* the agent moved (restarted on another port): its old inbox is
 	 * gone for good, unless another destination still goes there */
@@ -363,12 +369,11 @@ resolve_progress(struct host_dest *hd)
 		if (!used)
 			agent__peer_close(rc, old);
 	}
-	if (hd->pending) {
-		msg = hd->pending;
-		hd->pending = NULL;
-		(void)agent__peer_adopt(rc, hd->url, msg, hd->pending_n);
-		hd->pending_n = 0;
-	}
+	/* the peer exists and is watched even with nothing to send */
+	msg = hd->pending;
+	hd->pending = NULL;
+	(void)agent__peer_adopt(rc, hd->url, msg, hd->pending_n);
+	hd->pending_n = 0;
 }
 
 static void
@@ -493,6 +498,15 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 		hc->n++;
 	}
 	hd->used = agent__now();
+	if (hd->state == HD_READY &&
+	    hd->used - hd->resolved_at > HOST_RECHECK &&
+	    !agent__peer_connected(rc, hd->url)) {
+		/* told an inbox nobody answers at (its agent died before its
+		 * agentd noticed?): ask again, at most once a HOST_RECHECK */
+		agent__log(rc->inbox_agent, 7, "%s: no connection to %s, "
+			   "resolving again", hd->key, hd->url);
+		hd->state = HD_IDLE;
+	}
 	if (hd->state == HD_READY) {
 		if (strlen(hd->url) >= size)
 			return -ENAMETOOLONG;

@@ -21,8 +21,9 @@
  * name, no network inbox, a malformed answer): the waiting envelopes are
  * dropped and counted, the waiting requests complete with -EHOSTUNREACH.
  * A resolution is cached until the connection to that inbox drops (the
- * agent restarted, maybe on another port: nng's pipe REM event) or a send
- * to it fails; the next send resolves again. At most HOST_DEST_MAX
+ * agent restarted, maybe on another port: nng's pipe REM event), a send
+ * to it fails, or there has been no connection to it HOST_RECHECK after
+ * the answer; the next send resolves again. At most HOST_DEST_MAX
  * destinations are kept; the least recently used idle one makes room.
  */
 #ifndef LIBAGENT_AGENT_HOST_H
@@ -39,6 +40,10 @@
 
 #define HOST_DEST_MAX		256
 #define HOST_RESOLVE_TIMEOUT	(2 * AGENT_USEC_PER_SEC)
+/* a resolved inbox we have had no connection to for this long (the agent
+ * died before its agentd knew, and we were told its old inbox) is asked
+ * for again at the next send */
+#define HOST_RECHECK		(1 * AGENT_USEC_PER_SEC)
 
 struct host_ctx; /* agent-host.c */
 
@@ -94,8 +99,10 @@ int agent__peer_adopt(struct agent_remote_ctx *rc, const char *url,
 /* Close the peer of url, if any (a resolution moved elsewhere): what it
  * still holds is dropped and counted. */
 void agent__peer_close(struct agent_remote_ctx *rc, const char *url);
-/* Call lost(rc, url) for each peer whose connection dropped since the
- * last call. */
+/* Call agent__host_lost(rc, url) for each watched peer whose connection
+ * dropped since the last call. */
 void agent__peers_check_lost(struct agent_remote_ctx *rc);
+/* Has the peer of url a connection now? (false: no peer, or none yet) */
+int agent__peer_connected(struct agent_remote_ctx *rc, const char *url);
 
 #endif

@@ -53,11 +53,13 @@ struct peer {
 	struct peer *dirty_next;
 	struct agent_io send_io; /* SENDFD while blocked */
 	struct agent_remote_ctx *rc;
-	/* a NAME@HOST destination's inbox: a dropped connection (nng thread:
-	 * pipe REM event) sets lost and wakes the loop through wake_fd, and
-	 * the destination is resolved again (agent-host.c) */
+	/* connections (nng thread: pipe ADD / REM events count them in up;
+	 * a REM sets lost and, once watched for a NAME@HOST destination,
+	 * wakes the loop through wake_fd: the destination is resolved again,
+	 * agent-host.c) */
 	bool watched;
-	int wake_fd;
+	atomic_int wake_fd;
+	atomic_int up;
 	atomic_int lost;
 };
 
@@ -66,6 +68,7 @@ struct peer {
 
 static void peer_send_fire(struct agent_io *io, uint32_t revents);
 static void peer_free(struct agent_remote_ctx *rc, struct peer *p);
+static void peer_pipe_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg);
 
 int
 agent__tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d, nng_listener *l)
@@ -142,6 +145,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 	}
 	p->rc = rc;
 	p->send_io.fd = -1;
+	atomic_store(&p->wake_fd, -1);
 	agent__block_signals(&old);
 	r = nng_push0_open(&p->sock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -149,6 +153,9 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 		goto fail;
 	(void)nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, PUSH_SENDBUF);
 	(void)nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	/* before the dial: no connection goes uncounted */
+	(void)nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, peer_pipe_cb, p);
+	(void)nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, peer_pipe_cb, p);
 	/* never block the loop on a peer's handshake (a stopped peer would
 	 * hold it): dial in the background; sends wait in the send buffer */
 	r = dial_peer(rc, p->sock, url);
@@ -364,18 +371,24 @@ drop:
 	return r;
 }
 
-/* nng thread: flag the peer and wake the loop, nothing else */
+/* nng thread: count, flag and wake the loop, nothing else */
 static void
 peer_pipe_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct peer *p = arg;
 	uint64_t one = 1;
+	int fd;
 
 	(void)pipe;
-	(void)ev;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&p->up, 1);
+		return;
+	}
+	atomic_fetch_sub(&p->up, 1);
 	atomic_store(&p->lost, 1);
-	if (p->wake_fd >= 0)
-		(void)!write(p->wake_fd, &one, sizeof(one));
+	fd = atomic_load(&p->wake_fd);
+	if (fd >= 0)
+		(void)!write(fd, &one, sizeof(one));
 }
 
 int
@@ -387,10 +400,9 @@ agent__peer_adopt(struct agent_remote_ctx *rc, const char *url,
 
 	r = peer_get(rc, url, &p);
 	if (r == 0 && !p->watched) {
-		p->wake_fd = agent__host_wake_fd(rc);
-		r = proto_errno_from_nng(nng_pipe_notify(
-			p->sock, NNG_PIPE_EV_REM_POST, peer_pipe_cb, p));
-		p->watched = r == 0;
+		atomic_store(&p->lost, 0); /* what happened before is past */
+		atomic_store(&p->wake_fd, agent__host_wake_fd(rc));
+		p->watched = true;
 	}
 	if (r < 0 || !batch || n == 0)
 		goto out;
@@ -544,6 +556,14 @@ peer_find(struct agent_remote_ctx *rc, const char *url)
 		if (strcmp(p->url, url) == 0)
 			return p;
 	return NULL;
+}
+
+int
+agent__peer_connected(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer *p = peer_find(rc, url);
+
+	return p && atomic_load(&p->up) > 0;
 }
 
 static int

@@ -331,8 +331,9 @@ uint64_t agent_mailbox_dropped(agent *a);
  *    there is none within 2 s, or the name is unknown or has no network
  *    inbox, they are dropped and counted (agent_remote_stats().dropped)
  *    and requests among them complete with -EHOSTUNREACH. The answer is
- *    cached until the connection to that inbox drops (the agent restarted)
- *    or a send fails; then the next send asks again;
+ *    cached until the connection to that inbox drops (the agent restarted),
+ *    a send fails, or there is no connection a second after the answer;
+ *    then the next send asks again;
  *  - an explicit inbox URL: "tcp://HOST:PORT", "tls+tcp://HOST:PORT"
  *    (another host or another agentd; see agent_listen() for TLS) or
  *    "ipc://PATH". */
