@@ -7,13 +7,20 @@
  * the inbox agent's mailbox while it has room (a full one stops reading:
  * backpressure), responses complete the pending remote requests, and the
  * builtin "ping" and "agent.stats" requests are answered from here.
+ * Everything a message names to send to (reply_to, a subscriber's inbox)
+ * must be the sender's own inbox as its pipe tells (agent__reply_to_ok).
+ * agent__inbox_feed() is the same path for a message made in-process
+ * (tests/fuzz/fuzz-inbox.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -22,6 +29,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/transport/ipc/ipc.h>
 
 #include "agent-remote.h"
@@ -131,6 +139,178 @@ agent__inbox_reply_url(struct agent_remote_ctx *rc, const char *dest)
 	return rc->inbox_url;
 }
 
+/*
+ * Reply addresses (a request's reply_to, a subscriber's inbox) are where
+ * this process will send on a peer's word, so a peer may only name its
+ * own inbox:
+ *  - from a local process (an ipc pipe): an ipc:// socket directly in
+ *    $AGENTD_RUNTIME_DIR/inbox/ (agents' inboxes, agentctl's reply
+ *    inbox), or any ipc:// path when there is no runtime dir (standalone);
+ *  - from a tcp/tls pipe: a tcp:// or tls+tcp:// URL (tls+tcp:// only, if
+ *    the request came over tls) whose host is the pipe's remote address
+ *    as a literal, or, from a loopback peer, localhost or a wildcard.
+ *    Host names are not resolved (that would block the loop).
+ */
+static bool
+ipc_reply_ok(const struct agent_remote_ctx *rc, const char *path, size_t len)
+{
+	char dir[PROTO_URL_MAX], want[PROTO_URL_MAX + 8];
+	char dir_real[PATH_MAX], want_real[PATH_MAX];
+	const char *base;
+	size_t dlen, blen, rlen;
+
+	if (!rc->runtime_dir[0])
+		return len > 0; /* standalone: any ipc path */
+	base = memrchr(path, '/', len);
+	if (!base)
+		return false;
+	base++;
+	blen = len - (size_t)(base - path);
+	if (blen == 0 || (blen == 1 && base[0] == '.') ||
+	    (blen == 2 && base[0] == '.' && base[1] == '.'))
+		return false;
+	dlen = (size_t)(base - path) - 1; /* without the last slash */
+	/* the same spelling as $AGENTD_RUNTIME_DIR (trailing slashes aside) */
+	rlen = strlen(rc->runtime_dir);
+	while (rlen > 1 && rc->runtime_dir[rlen - 1] == '/')
+		rlen--;
+	if (dlen == rlen + 6 && memcmp(path, rc->runtime_dir, rlen) == 0 &&
+	    memcmp(path + rlen, "/inbox", 6) == 0)
+		return true;
+	/* another spelling of the same directory (relative, symbolic links,
+	 * double slashes): compare where both really are */
+	if (dlen == 0 || dlen >= sizeof(dir))
+		return false;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	snprintf(want, sizeof(want), "%s/inbox", rc->runtime_dir);
+	return realpath(dir, dir_real) && realpath(want, want_real) &&
+	       strcmp(dir_real, want_real) == 0;
+}
+
+/* addr as 16 bytes (IPv4 mapped into IPv6); false if not an IP address */
+static bool
+addr16(const nng_sockaddr *sa, uint8_t out[16])
+{
+	if (sa->s_family == NNG_AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &sa->s_in.sa_addr, 4);
+		return true;
+	}
+	if (sa->s_family == NNG_AF_INET6) {
+		memcpy(out, sa->s_in6.sa_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static bool
+addr16_is_loopback(const uint8_t a[16])
+{
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+	static const uint8_t v4_prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, v6_lo, 16) == 0 ||
+	       (memcmp(a, v4_prefix, 12) == 0 && a[12] == 127);
+}
+
+static bool
+net_reply_ok(const struct agent_inbox_origin *from, const char *url,
+	     size_t len)
+{
+	const char *end = url + len, *host, *port;
+	uint8_t want[16], got[16];
+	char h[64];
+	size_t hlen;
+	unsigned long pn = 0;
+
+	if (len > 10 && memcmp(url, "tls+tcp://", 10) == 0)
+		host = url + 10;
+	else if (!from->tls && len > 6 && memcmp(url, "tcp://", 6) == 0)
+		host = url + 6;
+	else
+		return false;
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+		if (!close)
+			return false;
+		port = close + 1;
+		host++;
+		hlen = (size_t)(close - host);
+	} else {
+		port = memrchr(host, ':', (size_t)(end - host));
+		if (!port)
+			return false;
+		hlen = (size_t)(port - host);
+	}
+	/* :PORT, 1 to 65535, and nothing after it */
+	if (port >= end || *port != ':' || end - port < 2 || end - port > 6)
+		return false;
+	for (const char *c = port + 1; c < end; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		pn = pn * 10 + (unsigned long)(*c - '0');
+	}
+	if (pn == 0 || pn > 65535 || hlen >= sizeof(h))
+		return false;
+	memcpy(h, host, hlen);
+	h[hlen] = '\0';
+	if (!addr16(&from->addr, want))
+		return false;
+	if (hlen == 0 || strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0 ||
+	    strcmp(h, "::") == 0 || strcasecmp(h, "localhost") == 0)
+		return addr16_is_loopback(want);
+	if (inet_pton(AF_INET, h, got + 12) == 1) {
+		memset(got, 0, 10);
+		got[10] = got[11] = 0xff;
+	} else if (inet_pton(AF_INET6, h, got) != 1)
+		return false;
+	return memcmp(got, want, 16) == 0;
+}
+
+bool
+agent__reply_to_ok(const struct agent_remote_ctx *rc,
+		   const struct agent_inbox_origin *from, const char *url,
+		   size_t len)
+{
+	if (len < 7 || len >= PROTO_URL_MAX || memchr(url, '\0', len) ||
+	    !agent__url_scheme_ok(url, len))
+		return false;
+	switch (from->addr.s_family) {
+	case NNG_AF_IPC:
+	case NNG_AF_ABSTRACT:
+		return memcmp(url, "ipc://", 6) == 0 &&
+		       ipc_reply_ok(rc, url + 6, len - 6);
+	case NNG_AF_INET:
+	case NNG_AF_INET6:
+		return net_reply_ok(from, url, len);
+	default:
+		return false; /* unknown sender */
+	}
+}
+
+/* libagent's own message types: their payloads are structs libagent
+ * makes (an agent_update, an exit report...), never a peer's bytes, so a
+ * remote kind that happens to bear one of their names matches none (found
+ * by fuzz-inbox: an event "update" reached an update handler with a NULL
+ * payload) */
+static bool
+type_is_builtin(const struct agent_msg_type *t)
+{
+	static const struct agent_msg_type *const builtin[] = {
+		&agent_type_peer, &agent_type_update, &agent_type_timer,
+		&agent_type_tick, &agent_type_data, &agent_type_source_end,
+		&agent_type_fd, &agent_type_exit, &agent_type_wake,
+		&agent_type_pipeline_output,
+	};
+
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (t == builtin[i])
+			return true;
+	return false;
+}
+
 static const struct agent_msg_type *
 type_by_name(agent *a, const char *kind, size_t len)
 {
@@ -138,7 +318,8 @@ type_by_name(agent *a, const char *kind, size_t len)
 
 	for (; h && h->type; h++)
 		if (h->type->name && strlen(h->type->name) == len &&
-		    memcmp(h->type->name, kind, len) == 0)
+		    memcmp(h->type->name, kind, len) == 0 &&
+		    !type_is_builtin(h->type))
 			return h->type;
 	return NULL;
 }
@@ -190,6 +371,12 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 		    rq.reply_to_len >= PROTO_URL_MAX ||
 		    !agent__url_scheme_ok(rq.reply_to, rq.reply_to_len)) {
 			agent__remote_reject(rc, a, "malformed request");
+			return;
+		}
+		if (!agent__reply_to_ok(rc, &rc->cur_from, rq.reply_to,
+					rq.reply_to_len)) {
+			agent__remote_reject(rc, a, "request whose reply_to "
+					     "is not the sender's");
 			return;
 		}
 		kind = rq.kind;
@@ -364,26 +551,46 @@ inbox_block(struct agent_remote_ctx *rc)
 	}
 }
 
-/* On an nng thread: only flag it and wake the loop. */
+/* On an nng thread: note who sent the message (its pipe may be gone by
+ * the time the loop looks), flag it and wake the loop. */
 static void
 inbox_aio_cb(void *arg)
 {
 	struct agent_remote_ctx *rc = arg;
+	struct agent_inbox_origin o = { .addr.s_family = NNG_AF_UNSPEC };
 	uint64_t one = 1;
+	nng_msg *msg;
 
+	if (nng_aio_result(rc->inbox_aio) == 0 &&
+	    (msg = nng_aio_get_msg(rc->inbox_aio))) {
+		nng_pipe p = nng_msg_get_pipe(msg);
+		bool verified;
+
+		if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &o.addr) != 0)
+			o.addr.s_family = NNG_AF_UNSPEC;
+		else if (o.addr.s_family == NNG_AF_INET ||
+			 o.addr.s_family == NNG_AF_INET6)
+			/* only a tls pipe has this option */
+			o.tls = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED,
+						  &verified) == 0;
+	}
+	rc->inbox_from = o; /* published by the release below */
 	atomic_store_explicit(&rc->inbox_done, 1, memory_order_release);
 	(void)!write(rc->inbox_efd, &one, sizeof(one));
 }
 
-/* The message the inbox's receive got, if it completed; the receive is
- * started again at once (one message in flight: backpressure stays with
- * nng's queues). 0 with *msg set, or -EAGAIN. */
+/* The message the inbox's receive got, if it completed, and its origin
+ * (*from); the receive is started again at once (one message in flight:
+ * backpressure stays with nng's queues). 0 with *msg set, or -EAGAIN. */
 static int
-inbox_take(struct agent_remote_ctx *rc, nng_msg **msg)
+inbox_take(struct agent_remote_ctx *rc, nng_msg **msg,
+	   struct agent_inbox_origin *from)
 {
 	uint64_t v;
 	int rv;
 
+	if (!rc->has_inbox)
+		return -EAGAIN; /* fed (agent__inbox_feed) */
 	for (;;) {
 		/* clear the wake-up first: a completion after this writes it
 		 * again */
@@ -395,6 +602,11 @@ inbox_take(struct agent_remote_ctx *rc, nng_msg **msg)
 				      memory_order_relaxed);
 		rv = nng_aio_result(rc->inbox_aio);
 		*msg = rv == 0 ? nng_aio_get_msg(rc->inbox_aio) : NULL;
+		*from = rc->inbox_from;
+		/* the pipe closed before we asked: an inbox without network
+		 * listeners has local senders only */
+		if (from->addr.s_family == NNG_AF_UNSPEC && rc->n_extra == 0)
+			from->addr.s_family = NNG_AF_IPC;
 		nng_aio_set_msg(rc->inbox_aio, NULL);
 		if (rv == NNG_ECLOSED)
 			return -EAGAIN;
@@ -405,11 +617,55 @@ inbox_take(struct agent_remote_ctx *rc, nng_msg **msg)
 }
 
 /*
+ * Dispatch rc->cur from rc->cur_off, envelope by envelope, while the
+ * agent's mailbox has room and *budget lasts. true: the message is done
+ * (freed); false: it stays in rc->cur (the inbox is blocked, or the
+ * resume timer is armed). A malformed envelope ends its message
+ * (counted, nothing after it is looked at).
+ */
+static bool
+inbox_run_cur(struct agent_remote_ctx *rc, agent *a, unsigned *budget)
+{
+	const uint8_t *body = nng_msg_body(rc->cur);
+	size_t len = nng_msg_len(rc->cur);
+
+	while (rc->cur_off < len) {
+		struct proto_env env;
+		int r;
+
+		if (inbox_full(a)) {
+			inbox_block(rc);
+			return false;
+		}
+		if (*budget == 0) {
+			(void)agent__tnode_arm(rc->loop, &rc->resume,
+					       agent__now());
+			return false;
+		}
+		(*budget)--;
+		r = proto_env_decode_next(body, len, &rc->cur_off, &env);
+		if (r < 0) {
+			agent__remote_reject(rc, a, "malformed envelope");
+			break;
+		}
+		if (proto_msgtype_family(env.type) != PROTO_FAMILY_AGENT) {
+			agent__remote_reject(rc, a, "envelope of a foreign family");
+			continue;
+		}
+		rc->stats.received++;
+		inbox_dispatch(rc, a, &env);
+	}
+	nng_msg_free(rc->cur);
+	rc->cur = NULL;
+	rc->cur_off = 0;
+	return true;
+}
+
+/*
  * Dispatch what the inbox holds: nng messages of one or more envelopes
  * (batches), in order, while the agent's mailbox has room. A full mailbox
  * stops reading (the rest of the current batch is kept and resumed, the
- * socket fills up and the senders get -EAGAIN); a malformed envelope
- * ends its batch (counted, nothing after it is looked at).
+ * socket fills up and the senders get -EAGAIN).
  */
 static void
 inbox_pump(struct agent_remote_ctx *rc)
@@ -418,10 +674,8 @@ inbox_pump(struct agent_remote_ctx *rc)
 	unsigned budget = INBOX_BUDGET;
 
 	for (;;) {
-		const uint8_t *body;
-		size_t len;
-
 		if (!rc->cur) {
+			struct agent_inbox_origin from;
 			nng_msg *msg;
 			if (a && inbox_full(a)) {
 				inbox_block(rc);
@@ -429,7 +683,7 @@ inbox_pump(struct agent_remote_ctx *rc)
 			}
 			if (budget == 0)
 				return; /* the eventfd stays readable */
-			if (inbox_take(rc, &msg) < 0)
+			if (inbox_take(rc, &msg, &from) < 0)
 				return;
 			if (!a) {
 				/* the agent is gone: drain and drop */
@@ -439,39 +693,32 @@ inbox_pump(struct agent_remote_ctx *rc)
 			}
 			rc->cur = msg;
 			rc->cur_off = 0;
+			rc->cur_from = from;
 		}
-		body = nng_msg_body(rc->cur);
-		len = nng_msg_len(rc->cur);
-		while (a && rc->cur_off < len) {
-			struct proto_env env;
-			int r;
-
-			if (inbox_full(a)) {
-				inbox_block(rc);
-				return;
-			}
-			if (budget == 0) {
-				(void)agent__tnode_arm(rc->loop, &rc->resume,
-						       agent__now());
-				return;
-			}
-			budget--;
-			r = proto_env_decode_next(body, len, &rc->cur_off, &env);
-			if (r < 0) {
-				agent__remote_reject(rc, a, "malformed envelope");
-				break;
-			}
-			if (proto_msgtype_family(env.type) != PROTO_FAMILY_AGENT) {
-				agent__remote_reject(rc, a, "envelope of a foreign family");
-				continue;
-			}
-			rc->stats.received++;
-			inbox_dispatch(rc, a, &env);
+		if (!a) {
+			nng_msg_free(rc->cur);
+			rc->cur = NULL;
+			continue;
 		}
-		nng_msg_free(rc->cur);
-		rc->cur = NULL;
-		rc->cur_off = 0;
+		if (!inbox_run_cur(rc, a, &budget))
+			return;
 	}
+}
+
+int
+agent__inbox_feed(struct agent_remote_ctx *rc, nng_msg *msg)
+{
+	unsigned budget = INBOX_BUDGET;
+
+	if (rc->cur || !rc->inbox_agent)
+		return -EBUSY;
+	rc->cur = msg;
+	rc->cur_off = 0;
+	rc->cur_from = (struct agent_inbox_origin){
+		.addr.s_family = NNG_AF_IPC,
+	};
+	(void)inbox_run_cur(rc, rc->inbox_agent, &budget);
+	return 0;
 }
 
 static void
@@ -495,7 +742,8 @@ inbox_unblock_check(struct agent_remote_ctx *rc)
 	if (!rc->inbox_blocked || !a || a->mb_user >= a->capacity)
 		return;
 	rc->inbox_blocked = false;
-	(void)agent__io_update(rc->loop, &rc->inbox_io, EPOLLIN);
+	if (rc->has_inbox)
+		(void)agent__io_update(rc->loop, &rc->inbox_io, EPOLLIN);
 	if (rc->cur)
 		(void)agent__tnode_arm(rc->loop, &rc->resume, agent__now());
 }

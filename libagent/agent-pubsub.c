@@ -24,7 +24,20 @@
  * that gets through, so a subscriber that falls behind learns how many
  * it missed (seq then jumps by missed + 1). Under agentd the publisher
  * monitors each subscriber: one that leaves running is forgotten.
+ *
+ * Bounds (what remote input can make this process hold): a subscribe
+ * beyond them is dropped and counted (`dropped`); one naming an inbox
+ * that is not the sender's own (agent__reply_to_ok) is refused as
+ * malformed. A subscribe may name a topic not published yet (it gets a
+ * nil snapshot, then the first publish): such topics are bounded apart,
+ * so subscribers can never use up the topics agent_publish() needs, and
+ * go away with their last subscriber.
  */
+#define TOPICS_MAX		1024 /* topics of a process, published or not */
+#define TOPICS_UNPUBLISHED_MAX	64   /* named only by subscribers */
+#define SUBS_PER_TOPIC_MAX	256  /* subscribers of one topic */
+#define SUBS_MAX		4096 /* subscriptions of a process */
+
 struct sub {
 	struct sub *next;
 	char name[PROTO_NAME_MAX + 1];
@@ -39,6 +52,8 @@ struct topic {
 	void *value; /* msgpack of one object, or NULL (nil) */
 	size_t len;
 	struct sub *subs;
+	unsigned n_subs;
+	bool published; /* by agent_publish (else only subscribed to) */
 };
 
 _public_ const struct agent_msg_type agent_type_update = {
@@ -111,6 +126,47 @@ send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
 	return r;
 }
 
+static void
+topic_free(struct topic *t)
+{
+	while (t->subs) {
+		struct sub *sb = t->subs;
+		t->subs = sb->next;
+		free(sb);
+	}
+	free(t->value);
+	free(t);
+}
+
+/* Forget the topics nobody published whose last subscriber left. */
+static void
+topics_prune(struct agent_remote_ctx *rc)
+{
+	struct topic **pp = &rc->topics;
+
+	while (*pp) {
+		struct topic *t = *pp;
+		if (!t->published && !t->subs) {
+			*pp = t->next;
+			rc->n_topics--;
+			rc->n_topics_unpublished--;
+			topic_free(t);
+		} else
+			pp = &t->next;
+	}
+}
+
+static void
+sub_unlink(struct agent_remote_ctx *rc, struct topic *t, struct sub **pp)
+{
+	struct sub *s = *pp;
+
+	*pp = s->next;
+	t->n_subs--;
+	rc->n_subs--;
+	free(s);
+}
+
 void
 agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name, size_t len)
 {
@@ -119,29 +175,46 @@ agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name, size_t le
 		while (*pp) {
 			struct sub *s = *pp;
 			if (strlen(s->name) == len &&
-			    memcmp(s->name, name, len) == 0) {
-				*pp = s->next;
-				free(s);
-			} else
+			    memcmp(s->name, name, len) == 0)
+				sub_unlink(rc, t, pp);
+			else
 				pp = &s->next;
 		}
 	}
+	topics_prune(rc);
 }
 
-static struct topic *
-topic_get(struct agent_remote_ctx *rc, const char *name, size_t len)
+/* The topic name[0..len), created if needed: for agent_publish()
+ * (publish) or for a subscriber. 0, -ENOSPC (a bound), -ENOMEM. */
+static int
+topic_get(struct agent_remote_ctx *rc, const char *name, size_t len,
+	  bool publish, struct topic **ret)
 {
 	struct topic *t = topic_find(rc, name, len);
 
-	if (t)
-		return t;
+	if (t) {
+		if (publish && !t->published) {
+			t->published = true;
+			rc->n_topics_unpublished--;
+		}
+		*ret = t;
+		return 0;
+	}
+	if (rc->n_topics >= TOPICS_MAX ||
+	    (!publish && rc->n_topics_unpublished >= TOPICS_UNPUBLISHED_MAX))
+		return -ENOSPC;
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	snprintf(t->name, sizeof(t->name), "%.*s", (int)len, name);
+	t->published = publish;
 	t->next = rc->topics;
 	rc->topics = t;
-	return t;
+	rc->n_topics++;
+	if (!publish)
+		rc->n_topics_unpublished++;
+	*ret = t;
+	return 0;
 }
 
 void
@@ -165,23 +238,44 @@ agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_en
 			agent__remote_reject(rc, a, "malformed subscribe");
 			return;
 		}
-		t = topic_get(rc, topic, topic_len);
-		if (!t)
+		if (!agent__reply_to_ok(rc, &rc->cur_from, url, url_len)) {
+			agent__remote_reject(rc, a, "subscribe for an inbox "
+					     "that is not the sender's");
 			return;
+		}
+		if (topic_get(rc, topic, topic_len, false, &t) < 0) {
+			rc->stats.dropped++;
+			agent__log(a, 7, "inbox: subscribe to '%.*s' dropped: "
+				   "too many topics", (int)topic_len, topic);
+			return;
+		}
 		for (s = t->subs; s; s = s->next)
 			if (strlen(s->url) == url_len &&
 			    memcmp(s->url, url, url_len) == 0)
 				break;
 		if (!s) {
-			s = calloc(1, sizeof(*s));
-			if (!s)
+			if (t->n_subs >= SUBS_PER_TOPIC_MAX ||
+			    rc->n_subs >= SUBS_MAX) {
+				rc->stats.dropped++;
+				agent__log(a, 7, "inbox: subscribe to '%s' "
+					   "dropped: too many subscribers",
+					   t->name);
+				topics_prune(rc);
 				return;
+			}
+			s = calloc(1, sizeof(*s));
+			if (!s) {
+				topics_prune(rc);
+				return;
+			}
 			snprintf(s->name, sizeof(s->name), "%.*s",
 				 (int)env->sender_len, env->sender);
 			snprintf(s->url, sizeof(s->url), "%.*s", (int)url_len,
 				 url);
 			s->next = t->subs;
 			t->subs = s;
+			t->n_subs++;
+			rc->n_subs++;
 			/* under agentd: learn from it when it dies
 			 * (-ENOTCONN without a link) */
 			if (proto_name_is_valid(s->name, strlen(s->name)))
@@ -205,11 +299,10 @@ agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_en
 		     pp = &(*pp)->next)
 			if (strlen((*pp)->url) == url_len &&
 			    memcmp((*pp)->url, url, url_len) == 0) {
-				struct sub *s = *pp;
-				*pp = s->next;
-				free(s);
+				sub_unlink(rc, t, pp);
 				break;
 			}
+		topics_prune(rc);
 		return;
 	}
 	if (kind_len == 12 && memcmp(kind, "agent.update", 12) == 0) {
@@ -265,7 +358,7 @@ agent_publish(agent *self, const char *topic, const void *value, size_t len)
 	struct agent_remote_ctx *rc;
 	struct topic *t;
 	void *copy = NULL;
-	int n = 0;
+	int n = 0, r;
 
 	if (!self || !topic || !*topic || strlen(topic) > PROTO_NAME_MAX)
 		return -EINVAL;
@@ -274,9 +367,9 @@ agent_publish(agent *self, const char *topic, const void *value, size_t len)
 	rc = agent__remote_get(self->loop, self);
 	if (!rc)
 		return -ENOMEM;
-	t = topic_get(rc, topic, strlen(topic));
-	if (!t)
-		return -ENOMEM;
+	r = topic_get(rc, topic, strlen(topic), true, &t);
+	if (r < 0)
+		return r;
 	if (value && len) {
 		copy = malloc(len);
 		if (!copy)
@@ -365,12 +458,7 @@ agent__pubsub_free(struct agent_remote_ctx *rc)
 	while (rc->topics) {
 		struct topic *t = rc->topics;
 		rc->topics = t->next;
-		while (t->subs) {
-			struct sub *sb = t->subs;
-			t->subs = sb->next;
-			free(sb);
-		}
-		free(t->value);
-		free(t);
+		topic_free(t);
 	}
+	rc->n_topics = rc->n_topics_unpublished = rc->n_subs = 0;
 }

@@ -43,6 +43,14 @@ struct topic;       /* agent-pubsub.c */
 struct resolve_wait; /* agent-agentd.c */
 struct host_ctx;    /* agent-host.c */
 
+/* The sender of an inbox message as nng's pipe tells it: addr's family
+ * NNG_AF_IPC / NNG_AF_ABSTRACT (a local process), NNG_AF_INET / INET6
+ * (tcp or tls: tls set), or NNG_AF_UNSPEC (unknown: the pipe was gone) */
+struct agent_inbox_origin {
+	nng_sockaddr addr;
+	bool tls;
+};
+
 struct agent_remote_ctx {
 	agent_loop *loop;
 	char name[PROTO_NAME_MAX + 1];
@@ -106,6 +114,15 @@ struct agent_remote_ctx {
 	atomic_int inbox_done;
 	size_t cur_off;
 	struct agent_tnode resume;
+
+	/* where the inbox message came from (agent-inbox.c): the receive's
+	 * callback reads its pipe's peer into inbox_from, the loop moves it
+	 * to cur_from with cur; reply addresses and subscriber inboxes named
+	 * by cur are checked against it (agent__reply_to_ok) */
+	struct agent_inbox_origin inbox_from;
+	struct agent_inbox_origin cur_from;
+	/* subscriptions from remote input (agent-pubsub.c, bounded) */
+	unsigned n_topics, n_topics_unpublished, n_subs;
 };
 
 /* a URL's scheme, for NUL-terminated URLs we hold */
@@ -152,6 +169,15 @@ const char *agent__inbox_reply_url(struct agent_remote_ctx *rc,
 				   const char *dest);
 void agent__inbox_relisten(struct agent_remote_ctx *rc);
 void agent__inbox_close(struct agent_remote_ctx *rc);
+/* Dispatch msg (owned) as if the inbox had received it from a local
+ * process: the path of every received message, for the fuzzer. Needs
+ * rc->inbox_agent. -EBUSY (msg not taken) while a message is pending. */
+int agent__inbox_feed(struct agent_remote_ctx *rc, nng_msg *msg);
+/* May a message from `from` name url[0..len) (not NUL-terminated) as the
+ * inbox to answer to (a request's reply_to, a subscriber's inbox)? */
+bool agent__reply_to_ok(const struct agent_remote_ctx *rc,
+			const struct agent_inbox_origin *from,
+			const char *url, size_t len);
 
 /* agent-pubsub.c */
 void agent__pubsub_event(struct agent_remote_ctx *rc, agent *a,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-check.h"
 #include "proto.h"
 #include "proto-agent.h"
 #include "proto-ctl.h"
@@ -31,26 +32,6 @@ static const uint32_t all_types[] = {
 	PROTO_MSGTYPE_MAP(XX_TYPE)
 #undef XX_TYPE
 };
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n",      \
-				#cond, __FILE__, __LINE__);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
-static volatile unsigned sink;
-
-/* Touch every byte so ASan sees any out-of-bounds pointer. */
-static void
-touch(const void *p, size_t len)
-{
-	const volatile uint8_t *b = p;
-	for (size_t i = 0; i < len; i++)
-		sink += b[i];
-}
 
 static int
 names_cb(const char *s, size_t len, void *userdata)

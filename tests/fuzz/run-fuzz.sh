@@ -22,7 +22,11 @@ esac
 
 dir=$(mktemp -d -t fuzz.XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT INT TERM
-mkdir "$dir/corpus" "$dir/artifacts" || exit 1
+mkdir "$dir/corpus" "$dir/artifacts" "$dir/rt" || exit 1
+# a throwaway runtime dir for fuzzers that need one (fuzz-inbox: its reply
+# addresses), known to the seed generator too
+FUZZ_RUNTIME_DIR=$dir/rt
+export FUZZ_RUNTIME_DIR
 
 if ! "$seedgen" "$dir/corpus"; then
 	echo "FAIL: the seed generator failed"

@@ -9,6 +9,14 @@
  * seed): the agent never crashes, keeps answering, and counts what it
  * dropped. The inbox socket file is owner-only. A "ping" request that the
  * agent does not handle is answered with its own body.
+ *
+ * Reply addresses: a request whose reply_to is not the sender's own
+ * inbox (over ipc: outside $AGENTD_RUNTIME_DIR/inbox/, or a tcp URL; over
+ * tcp: another host, or an ipc path) is dropped as malformed and nothing
+ * is sent there. Subscriptions from the inbox are bounded: 256
+ * subscribers per topic, 64 topics nobody published, 4096 in all; the
+ * ones beyond are dropped and counted, and agent_publish() still gets
+ * its topics.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -71,23 +79,38 @@ static const struct agent_def target_def = {
 	.handlers = handlers,
 };
 
-/* append one envelope to msg (new when *msg is NULL) */
+/* start one envelope of type at the end of *msg (a new one if NULL) */
+static void
+begin_env(struct proto_builder *b, nng_msg *msg, uint32_t type, uint64_t corr)
+{
+	if (msg)
+		assert_int_equal(proto_builder_begin_append(b, msg, type, 0,
+							    corr, "stranger"),
+				 0);
+	else
+		assert_int_equal(proto_builder_begin(b, type, 0, corr,
+						     "stranger"), 0);
+}
+
+/* append one EVENT envelope to *msg */
+static void
+add_event_body(nng_msg **msg, const char *kind, const void *body, size_t len)
+{
+	struct proto_builder b;
+	struct proto_event ev = { .kind = kind, .kind_len = strlen(kind),
+				  .body = body, .body_len = len };
+
+	begin_env(&b, *msg, PROTO_MSG_EVENT, 0);
+	assert_int_equal(proto_event_pack(&b.pk, &ev), 0);
+	assert_int_equal(proto_builder_finish(&b, msg), 0);
+}
+
 static void
 add_event(nng_msg **msg, const char *kind, uint8_t v)
 {
-	struct proto_builder b;
 	unsigned char body = v & 0x7f;
-	struct proto_event ev = { .kind = kind, .kind_len = strlen(kind),
-				  .body = &body, .body_len = 1 };
 
-	if (*msg)
-		assert_int_equal(proto_builder_begin_append(&b, *msg,
-				PROTO_MSG_EVENT, 0, 0, "stranger"), 0);
-	else
-		assert_int_equal(proto_builder_begin(&b, PROTO_MSG_EVENT, 0, 0,
-						     "stranger"), 0);
-	assert_int_equal(proto_event_pack(&b.pk, &ev), 0);
-	assert_int_equal(proto_builder_finish(&b, msg), 0);
+	add_event_body(msg, kind, &body, 1);
 }
 
 static void
@@ -101,12 +124,7 @@ add_request(nng_msg **msg, const char *kind, const char *reply_to,
 				    .timeout_ms = 5000, .body = body,
 				    .body_len = len };
 
-	if (*msg)
-		assert_int_equal(proto_builder_begin_append(&b, *msg,
-				PROTO_MSG_REQUEST, 0, corr, "stranger"), 0);
-	else
-		assert_int_equal(proto_builder_begin(&b, PROTO_MSG_REQUEST, 0,
-						     corr, "stranger"), 0);
+	begin_env(&b, *msg, PROTO_MSG_REQUEST, corr);
 	assert_int_equal(proto_request_pack(&b.pk, &rq), 0);
 	assert_int_equal(proto_builder_finish(&b, msg), 0);
 }
@@ -244,6 +262,22 @@ sender_main(void *arg)
 	return NULL;
 }
 
+/* run a's loop until pull has a message, within 10 s, and return it */
+static nng_msg *
+recv_answer(agent *a, nng_socket pull)
+{
+	nng_msg *got = NULL;
+
+	for (nng_time end = nng_clock() + 10000; nng_clock() < end;) {
+		(void)agent_loop_iterate(agent_get_loop(a), 10000);
+		if (nng_recvmsg(pull, &got, NNG_FLAG_NONBLOCK) == 0)
+			break;
+		got = NULL;
+	}
+	assert_non_null(got);
+	return got;
+}
+
 static void
 test_hostile_inbox(void **state)
 {
@@ -272,7 +306,8 @@ test_hostile_inbox(void **state)
 	assert_int_equal(sb.st_mode & 0077, 0);
 
 	assert_int_equal(nng_pull0_open(&pull), 0);
-	snprintf(sd.reply, sizeof(sd.reply), "ipc://%s/stranger.sock", dir);
+	snprintf(sd.reply, sizeof(sd.reply), "ipc://%s/inbox/stranger.sock",
+		 dir);
 	assert_int_equal(nng_listen(pull, sd.reply, NULL, 0), 0);
 
 	assert_int_equal(pthread_create(&th, NULL, sender_main, &sd), 0);
@@ -304,13 +339,7 @@ test_hostile_inbox(void **state)
 		add_request(&msg, "ping", sd.reply, 4242, body, sizeof(body));
 		assert_int_equal(nng_sendmsg(push, msg, 0), 0);
 		msg = NULL;
-		for (nng_time end = nng_clock() + 10000; nng_clock() < end;) {
-			(void)agent_loop_iterate(agent_get_loop(a), 10000);
-			if (nng_recvmsg(pull, &got, NNG_FLAG_NONBLOCK) == 0)
-				break;
-			got = NULL;
-		}
-		assert_non_null(got);
+		got = recv_answer(a, pull);
 		assert_int_equal(proto_env_decode_msg(got, &env), 0);
 		assert_int_equal(env.type, PROTO_MSG_RESPONSE);
 		assert_int_equal(env.corr, 4242);
@@ -327,7 +356,7 @@ test_hostile_inbox(void **state)
 	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
 	agent_unref(a);
 	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/stranger.sock", dir);
+	snprintf(path, sizeof(path), "%s/inbox/stranger.sock", dir);
 	(void)unlink(path);
 	snprintf(path, sizeof(path), "%s/inbox", dir);
 	(void)rmdir(path);
@@ -336,11 +365,316 @@ test_hostile_inbox(void **state)
 	unsetenv("AGENTD_RUNTIME_DIR");
 }
 
+/* ---- reply addresses --------------------------------------------------- */
+
+static agent *
+target_new(const char *dir, bool tcp)
+{
+	char url[256];
+	agent *a;
+
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+	setenv("AGENTD_NAME", "target", 1);
+	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
+	assert_int_equal(agent_listen(a, url), 0);
+	if (tcp)
+		assert_int_equal(agent_listen(a, "tcp://127.0.0.1:0"), 0);
+	assert_int_equal(agent_start(a), 0);
+	return a;
+}
+
+static void
+target_free(agent *a, const char *dir)
+{
+	char path[256];
+
+	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
+	agent_unref(a);
+	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/inbox", dir);
+	(void)rmdir(path);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_NAME");
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
+/* a pull0 listener on url (port 0: *port gets the one bound) */
+static nng_socket
+listener(const char *url, int *port)
+{
+	nng_socket s;
+	nng_listener l;
+
+	assert_int_equal(nng_pull0_open(&s), 0);
+	assert_int_equal(nng_listen(s, url, &l, 0), 0);
+	if (port)
+		assert_int_equal(nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT,
+						      port), 0);
+	return s;
+}
+
+static nng_socket
+dialer(const char *url)
+{
+	nng_socket s;
+
+	assert_int_equal(nng_push0_open(&s), 0);
+	assert_int_equal(nng_socket_set_int(s, NNG_OPT_SENDBUF, 64), 0);
+	assert_int_equal(nng_dial(s, url, NULL, 0), 0);
+	return s;
+}
+
+/* the corr of the next response on pull (running a's loop) */
+static uint64_t
+answer_on(agent *a, nng_socket pull)
+{
+	struct proto_env env;
+	nng_msg *got = recv_answer(a, pull);
+	uint64_t corr;
+
+	assert_int_equal(proto_env_decode_msg(got, &env), 0);
+	assert_int_equal(env.type, PROTO_MSG_RESPONSE);
+	corr = env.corr;
+	nng_msg_free(got);
+	return corr;
+}
+
+static void
+assert_nothing_on(nng_socket pull)
+{
+	nng_msg *got = NULL;
+
+	assert_int_equal(nng_recvmsg(pull, &got, NNG_FLAG_NONBLOCK), NNG_EAGAIN);
+}
+
+static uint64_t
+malformed(agent *a)
+{
+	struct agent_remote_stats st;
+
+	assert_int_equal(agent_remote_stats(a, &st), 0);
+	return st.malformed;
+}
+
+static void
+test_reply_to_refused(void **state)
+{
+	char dir[] = "/tmp/lr.XXXXXX";
+	char url[256], path[256], tcp_ok[64], tcp_other[64], ipc_ok[256];
+	nng_socket in_ok, out, net_ok, net_other, push;
+	nng_msg *msg = NULL;
+	int port_ok, port_other;
+	uint64_t m0;
+	agent *a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	a = target_new(dir, true);
+
+	snprintf(ipc_ok, sizeof(ipc_ok), "ipc://%s/inbox/stranger.sock", dir);
+	in_ok = listener(ipc_ok, NULL);
+	snprintf(url, sizeof(url), "ipc://%s/stranger.sock", dir);
+	out = listener(url, NULL);
+	net_ok = listener("tcp://127.0.0.1:0", &port_ok);
+	snprintf(tcp_ok, sizeof(tcp_ok), "tcp://127.0.0.1:%d", port_ok);
+	/* another host as far as the agent can tell (Linux answers on all
+	 * of 127/8) */
+	net_other = listener("tcp://127.0.0.2:0", &port_other);
+	snprintf(tcp_other, sizeof(tcp_other), "tcp://127.0.0.2:%d",
+		 port_other);
+
+	/* from a local process: only its inbox in DIR/inbox/ */
+	m0 = malformed(a);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
+	push = dialer(url);
+	snprintf(url, sizeof(url), "ipc://%s/stranger.sock", dir);
+	add_request(&msg, "ping", url, 1, NULL, 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/../stranger.sock", dir);
+	add_request(&msg, "ping", url, 2, NULL, 0);
+	add_request(&msg, "ping", tcp_ok, 3, NULL, 0);
+	add_request(&msg, "ping", ipc_ok, 4, NULL, 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+	assert_int_equal(answer_on(a, in_ok), 4);
+	assert_int_equal(malformed(a), m0 + 3);
+	nng_close(push);
+
+	/* from a tcp peer: only a tcp/tls inbox on its own address */
+	m0 = malformed(a);
+	push = dialer(agent_listen_url(a, 1));
+	add_request(&msg, "ping", tcp_other, 5, NULL, 0);
+	add_request(&msg, "ping", ipc_ok, 6, NULL, 0);
+	snprintf(url, sizeof(url), "tcp://example.invalid:%d", port_ok);
+	add_request(&msg, "ping", url, 7, NULL, 0);
+	add_request(&msg, "ping", tcp_ok, 8, NULL, 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+	assert_int_equal(answer_on(a, net_ok), 8);
+	assert_int_equal(malformed(a), m0 + 3);
+	/* a loopback peer may name localhost */
+	snprintf(url, sizeof(url), "tcp://localhost:%d", port_ok);
+	add_request(&msg, "ping", url, 9, NULL, 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+	assert_int_equal(answer_on(a, net_ok), 9);
+	nng_close(push);
+
+	/* nothing went where it was refused (answers leave in order, and
+	 * every refusal came before an answer that arrived) */
+	(void)agent_remote_flush(a);
+	nng_msleep(20);
+	assert_nothing_on(out);
+	assert_nothing_on(net_other);
+	assert_nothing_on(in_ok);
+	assert_nothing_on(net_ok);
+
+	nng_close(in_ok);
+	nng_close(out);
+	nng_close(net_ok);
+	nng_close(net_other);
+	snprintf(path, sizeof(path), "%s/inbox/stranger.sock", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/stranger.sock", dir);
+	(void)unlink(path);
+	target_free(a, dir);
+}
+
+/* ---- bounds on subscriptions -------------------------------------------- */
+
+static void
+add_subscription(nng_msg **msg, const char *kind, const char *topic,
+		 const char *inbox)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	assert_int_equal(proto_pack_cstr(&pk, topic), 0);
+	assert_int_equal(proto_pack_cstr(&pk, inbox), 0);
+	add_event_body(msg, kind, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* send msg, then "end", and run the target until it got there */
+static void
+send_and_settle(agent *a, nng_socket push, nng_msg *msg)
+{
+	nng_msg *end = NULL;
+
+	ended = false;
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	add_event(&end, "end", 0);
+	assert_int_equal(nng_sendmsg(push, end, 0), 0);
+	run_until(a, end_reached);
+}
+
+static void
+test_subscribe_bounds(void **state)
+{
+	char dir[] = "/tmp/ls.XXXXXX";
+	char url[256], topic[32];
+	struct agent_remote_stats st0, st;
+	nng_socket push;
+	nng_msg *msg = NULL;
+	unsigned n;
+	agent *a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	a = target_new(dir, false);
+	assert_int_equal(agent_publish(a, "temp", NULL, 0), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
+	push = dialer(url);
+	assert_int_equal(agent_remote_stats(a, &st0), 0);
+
+	/* 300 subscribers of one topic: 256 taken. Their inboxes do not
+	 * exist, so each accepted one also costs a dropped snapshot: one
+	 * drop per subscribe either way */
+	for (int i = 0; i < 300; i++) {
+		snprintf(url, sizeof(url), "ipc://%s/inbox/s%d.sock", dir, i);
+		add_subscription(&msg, "agent.subscribe", "temp", url);
+	}
+	send_and_settle(a, push, msg);
+	msg = NULL;
+	assert_int_equal(agent_subscribers(a, "temp"), 256);
+	assert_int_equal(agent_remote_stats(a, &st), 0);
+	assert_int_equal(st.dropped - st0.dropped, 300);
+	assert_int_equal(st.malformed, st0.malformed);
+
+	/* 100 topics nobody published: 64 */
+	snprintf(url, sizeof(url), "ipc://%s/inbox/s0.sock", dir);
+	for (int i = 0; i < 100; i++) {
+		snprintf(topic, sizeof(topic), "u%d", i);
+		add_subscription(&msg, "agent.subscribe", topic, url);
+	}
+	send_and_settle(a, push, msg);
+	msg = NULL;
+	n = 0;
+	for (int i = 0; i < 100; i++) {
+		snprintf(topic, sizeof(topic), "u%d", i);
+		n += agent_subscribers(a, topic);
+	}
+	assert_int_equal(n, 64);
+	/* publishing still gets its topics */
+	assert_true(agent_publish(a, "fresh", NULL, 0) >= 0);
+
+	/* an unsubscribe frees its topic for another one */
+	add_subscription(&msg, "agent.unsubscribe", "u0", url);
+	add_subscription(&msg, "agent.subscribe", "u99", url);
+	send_and_settle(a, push, msg);
+	msg = NULL;
+	assert_int_equal(agent_subscribers(a, "u0"), 0);
+	assert_int_equal(agent_subscribers(a, "u99"), 1);
+
+	/* 4096 subscriptions in all: 16 more published topics with 256
+	 * subscribers each would make 4096 + 256 + 64 + 1 */
+	for (int t = 0; t < 16; t++) {
+		snprintf(topic, sizeof(topic), "p%d", t);
+		assert_int_equal(agent_publish(a, topic, NULL, 0), 0);
+		for (int i = 0; i < 256; i++) {
+			snprintf(url, sizeof(url), "ipc://%s/inbox/s%d.sock",
+				 dir, i);
+			add_subscription(&msg, "agent.subscribe", topic, url);
+		}
+		send_and_settle(a, push, msg);
+		msg = NULL;
+	}
+	n = agent_subscribers(a, "temp") + agent_subscribers(a, "fresh");
+	for (int i = 0; i < 100; i++) {
+		snprintf(topic, sizeof(topic), "u%d", i);
+		n += agent_subscribers(a, topic);
+	}
+	for (int t = 0; t < 16; t++) {
+		snprintf(topic, sizeof(topic), "p%d", t);
+		n += agent_subscribers(a, topic);
+	}
+	assert_int_equal(n, 4096);
+
+	/* a subscriber inbox that is not the sender's: refused */
+	assert_int_equal(agent_remote_stats(a, &st0), 0);
+	add_subscription(&msg, "agent.subscribe", "fresh", "tcp://127.0.0.1:9");
+	send_and_settle(a, push, msg);
+	msg = NULL;
+	assert_int_equal(agent_remote_stats(a, &st), 0);
+	assert_int_equal(st.malformed - st0.malformed, 1);
+	assert_int_equal(agent_subscribers(a, "fresh"), 0);
+
+	nng_close(push);
+	target_free(a, dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_inbox),
+		cmocka_unit_test(test_reply_to_refused),
+		cmocka_unit_test(test_subscribe_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
