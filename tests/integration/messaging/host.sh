@@ -98,7 +98,7 @@ cat >"$T/units2/plaincaller.agent" <<UNIT
 [Agent]
 Type=agent
 ExecStart=$MSG_AGENT caller plain@127.0.0.1:$PORT
-Environment=AGENTD_LISTEN=tcp://127.0.0.1:0
+Environment=AGENTD_LISTEN=tcp://127.0.0.1:0 MSG_ASK_TIMEOUT_MS=8000
 UNIT
 cat >"$T/units2/poolcaller.agent" <<UNIT
 [Agent]
@@ -110,7 +110,7 @@ cat >"$T/units2/nosuchcaller.agent" <<UNIT
 [Agent]
 Type=agent
 ExecStart=$MSG_AGENT caller nosuch@127.0.0.1:$PORT
-Environment=AGENTD_LISTEN=tcp://127.0.0.1:0
+Environment=AGENTD_LISTEN=tcp://127.0.0.1:0 MSG_ASK_TIMEOUT_MS=8000
 UNIT
 AGENTD_TEST_TAG=$TAG "$AGENTD" --units "$T/units2" --runtime-dir "$RT2" \
 	</dev/null >>"$T/agentd2.log" 2>&1 &
@@ -143,6 +143,7 @@ wait_until ask2 tlscaller
 assert_eq "$JV" "$SINK_PID" "answer over tls"
 
 step "an unknown name: -EHOSTUNREACH, not a timeout"
+# (the caller waits up to 8 s: a timeout would say "Connection timed out")
 ctl2 --timeout 10s call nosuchcaller ask
 assert_eq "$RC" 1 "the request to nosuch fails"
 assert_contains "$ERR" "No route to host" "nosuch's error"

@@ -13,7 +13,7 @@
  *
  *   msg-agent caller TARGET
  *	answers each "ask" request with TARGET's answer to "whoami" (1 s
- *	timeout), or with the error of that request.
+ *	timeout, $MSG_ASK_TIMEOUT_MS), or with the error of that request.
  *
  *   msg-agent relay NEXT
  *	a pipeline stage: forwards "seq" events to NEXT (a name or a pool),
@@ -540,6 +540,7 @@ static const struct agent_def source_def = {
  */
 struct caller {
 	const char *target;
+	uint64_t timeout_usec;
 };
 
 static const struct agent_msg_type ask_type = {
@@ -554,7 +555,7 @@ on_ask(agent *a, agent_msg *m)
 
 	agent_msg_ref(m);
 	id = agent_request_remote(a, c->target, &whoami_type, NULL,
-				  AGENT_USEC_PER_SEC, (uint64_t)(uintptr_t)m);
+				  c->timeout_usec, (uint64_t)(uintptr_t)m);
 	if (id < 0) {
 		agent_msg_unref(m);
 		return (int)id;
@@ -1053,7 +1054,13 @@ main(int argc, char **argv)
 		return agent_main(&watcher_def, &watcher, argc, argv);
 	}
 	if (argc >= 3 && strcmp(argv[1], "caller") == 0) {
+		const char *t = getenv("MSG_ASK_TIMEOUT_MS");
+
 		caller.target = argv[2];
+		caller.timeout_usec = AGENT_USEC_PER_SEC;
+		if (t && strtoull(t, NULL, 10) > 0)
+			caller.timeout_usec = strtoull(t, NULL, 10) *
+					      AGENT_USEC_PER_MSEC;
 		return agent_main(&caller_def, &caller, argc, argv);
 	}
 	fprintf(stderr, "usage: msg-agent sink | caller TARGET | watcher TARGET | "
