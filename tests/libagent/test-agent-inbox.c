@@ -12,8 +12,8 @@
  *
  * Reply addresses: a request whose reply_to is not the sender's own
  * inbox (over ipc: outside $AGENTD_RUNTIME_DIR/inbox/, or a tcp URL; over
- * tcp: another host, or an ipc path) is dropped as malformed and nothing
- * is sent there. Subscriptions from the inbox are bounded: 256
+ * tcp: another host, or an ipc path; over tls: a plain tcp URL) is
+ * dropped as malformed and nothing is sent there. Subscriptions from the inbox are bounded: 256
  * subscribers per topic, 64 topics nobody published, 4096 in all; the
  * ones beyond are dropped and counted, and agent_publish() still gets
  * its topics.
@@ -34,6 +34,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include <agent/agent.h>
@@ -367,8 +368,10 @@ test_hostile_inbox(void **state)
 
 /* ---- reply addresses --------------------------------------------------- */
 
+/* the target agent, with an ipc inbox in dir/inbox/ and a network one
+ * on net_url (port 0) unless NULL */
 static agent *
-target_new(const char *dir, bool tcp)
+target_new(const char *dir, const char *net_url)
 {
 	char url[256];
 	agent *a;
@@ -378,20 +381,25 @@ target_new(const char *dir, bool tcp)
 	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
 	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
 	assert_int_equal(agent_listen(a, url), 0);
-	if (tcp)
-		assert_int_equal(agent_listen(a, "tcp://127.0.0.1:0"), 0);
+	if (net_url)
+		assert_int_equal(agent_listen(a, net_url), 0);
 	assert_int_equal(agent_start(a), 0);
 	return a;
 }
 
+/* stop and free a, remove dir with its inbox and files (NULL-ended) */
 static void
-target_free(agent *a, const char *dir)
+target_free_files(agent *a, const char *dir, const char *const *files)
 {
 	char path[256];
 
 	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
 	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
 	agent_unref(a);
+	for (; files && *files; files++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *files);
+		(void)unlink(path);
+	}
 	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
 	(void)unlink(path);
 	snprintf(path, sizeof(path), "%s/inbox", dir);
@@ -399,6 +407,12 @@ target_free(agent *a, const char *dir)
 	(void)rmdir(dir);
 	unsetenv("AGENTD_NAME");
 	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
+static void
+target_free(agent *a, const char *dir)
+{
+	target_free_files(a, dir, NULL);
 }
 
 /* a pull0 listener on url (port 0: *port gets the one bound) */
@@ -472,7 +486,7 @@ test_reply_to_refused(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	a = target_new(dir, true);
+	a = target_new(dir, "tcp://127.0.0.1:0");
 
 	snprintf(ipc_ok, sizeof(ipc_ok), "ipc://%s/inbox/stranger.sock", dir);
 	in_ok = listener(ipc_ok, NULL);
@@ -542,6 +556,81 @@ test_reply_to_refused(void **state)
 	target_free(a, dir);
 }
 
+/* over tls, answers go over tls only: a plain tcp reply_to is refused
+ * (certificates made with openssl, skipped without it) */
+static void
+test_reply_to_tls(void **state)
+{
+	char dir[] = "/tmp/lt.XXXXXX";
+	char cmd[1024], both[256], cert[256], tls_ok[64], tcp_no[64];
+	nng_socket net_tls, net_tcp, push;
+	nng_listener l;
+	nng_dialer d;
+	nng_msg *msg = NULL;
+	int port_tls, port_tcp;
+	uint64_t m0;
+	agent *a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+		 "-subj /CN=127.0.0.1 -addext "
+		 "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1 "
+		 "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1 && "
+		 "cat %s/cert.pem %s/key.pem >%s/both.pem",
+		 dir, dir, dir, dir, dir);
+	if (system(cmd) != 0) {
+		(void)rmdir(dir);
+		skip(); /* no openssl */
+	}
+	snprintf(both, sizeof(both), "%s/both.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	setenv("AGENTD_TLS_CERT_KEY_FILE", both, 1);
+	setenv("AGENTD_TLS_CA_FILE", cert, 1);
+	a = target_new(dir, "tls+tcp://127.0.0.1:0");
+
+	/* the stranger's inboxes: tls (its certificate) and plain tcp */
+	assert_int_equal(nng_pull0_open(&net_tls), 0);
+	assert_int_equal(nng_listener_create(&l, net_tls,
+					     "tls+tcp://127.0.0.1:0"), 0);
+	assert_int_equal(nng_listener_set_string(l, NNG_OPT_TLS_CERT_KEY_FILE,
+						 both), 0);
+	assert_int_equal(nng_listener_start(l, 0), 0);
+	assert_int_equal(nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT,
+					      &port_tls), 0);
+	snprintf(tls_ok, sizeof(tls_ok), "tls+tcp://127.0.0.1:%d", port_tls);
+	net_tcp = listener("tcp://127.0.0.1:0", &port_tcp);
+	snprintf(tcp_no, sizeof(tcp_no), "tcp://127.0.0.1:%d", port_tcp);
+
+	/* the stranger calls over tls (mutual: the agent has a CA) */
+	assert_int_equal(nng_push0_open(&push), 0);
+	assert_int_equal(nng_dialer_create(&d, push, agent_listen_url(a, 1)), 0);
+	assert_int_equal(nng_dialer_set_string(d, NNG_OPT_TLS_CERT_KEY_FILE,
+					       both), 0);
+	assert_int_equal(nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, cert),
+			 0);
+	assert_int_equal(nng_dialer_start(d, 0), 0);
+	m0 = malformed(a);
+	add_request(&msg, "ping", tcp_no, 1, NULL, 0);
+	add_request(&msg, "ping", tls_ok, 2, NULL, 0);
+	assert_int_equal(nng_sendmsg(push, msg, 0), 0);
+	msg = NULL;
+	assert_int_equal(answer_on(a, net_tls), 2);
+	assert_int_equal(malformed(a), m0 + 1);
+	(void)agent_remote_flush(a);
+	nng_msleep(20);
+	assert_nothing_on(net_tcp);
+
+	nng_close(push);
+	nng_close(net_tls);
+	nng_close(net_tcp);
+	unsetenv("AGENTD_TLS_CERT_KEY_FILE");
+	unsetenv("AGENTD_TLS_CA_FILE");
+	target_free_files(a, dir, (const char *[]){ "key.pem", "cert.pem",
+						    "both.pem", NULL });
+}
+
 /* ---- bounds on subscriptions -------------------------------------------- */
 
 static void
@@ -586,7 +675,7 @@ test_subscribe_bounds(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	a = target_new(dir, false);
+	a = target_new(dir, NULL);
 	assert_int_equal(agent_publish(a, "temp", NULL, 0), 0);
 	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
 	push = dialer(url);
@@ -674,6 +763,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_inbox),
 		cmocka_unit_test(test_reply_to_refused),
+		cmocka_unit_test(test_reply_to_tls),
 		cmocka_unit_test(test_subscribe_bounds),
 	};
 
