@@ -252,13 +252,13 @@ net_reply_ok(const struct agent_inbox_origin *from, const char *url,
 			return false;
 		pn = pn * 10 + (unsigned long)(*c - '0');
 	}
-	if (pn == 0 || pn > 65535 || hlen >= sizeof(h))
+	if (pn == 0 || pn > 65535 || hlen == 0 || hlen >= sizeof(h))
 		return false;
 	memcpy(h, host, hlen);
 	h[hlen] = '\0';
 	if (!addr16(&from->addr, want))
 		return false;
-	if (hlen == 0 || strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0 ||
+	if (strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0 ||
 	    strcmp(h, "::") == 0 || strcasecmp(h, "localhost") == 0)
 		return addr16_is_loopback(want);
 	if (inet_pton(AF_INET, h, got + 12) == 1) {

@@ -245,8 +245,10 @@ fuzz_reply_check(struct agent_remote_ctx *rc, const uint8_t *data,
 			continue;
 		CHECK(len >= 7 && len < PROTO_URL_MAX);
 		CHECK(!memchr(url, '\0', len));
-		CHECK(memcmp(url, "tls+tcp://", 10) == 0 ||
-		      (!from[i].tls && memcmp(url, "tcp://", 6) == 0));
+		/* a scheme, a host and a port */
+		CHECK((len > 12 && memcmp(url, "tls+tcp://", 10) == 0) ||
+		      (!from[i].tls && len > 8 &&
+		       memcmp(url, "tcp://", 6) == 0));
 	}
 }
 
