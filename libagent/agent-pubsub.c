@@ -277,8 +277,13 @@ agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_en
 			t->n_subs++;
 			rc->n_subs++;
 			/* under agentd: learn from it when it dies
-			 * (-ENOTCONN without a link) */
-			if (proto_name_is_valid(s->name, strlen(s->name)))
+			 * (-ENOTCONN without a link). Only a local
+			 * subscriber (ipc://) is one of our agentd's
+			 * agents: for a tcp/tls one (another agentd, maybe
+			 * another host: NAME@HOST) ours would answer
+			 * "unknown" and the subscription would end */
+			if (agent__url_is_ipc(s->url) &&
+			    proto_name_is_valid(s->name, strlen(s->name)))
 				(void)agent__link_monitor(rc, s->name, true);
 		}
 		if (send_update(rc, t, s, true) < 0)
