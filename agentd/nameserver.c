@@ -36,6 +36,7 @@
 #include "log.h"
 #include "macro.h"
 #include "nameserver.h"
+#include "registry.h"
 #include "proto-agent.h"
 #include "proto-ctl.h"
 #include "proto-link.h"
@@ -48,7 +49,6 @@ static bool ns_is_open;
 static sd_event_source *ns_src;
 static struct sendq ns_out;
 static char *listen_file;
-static unsigned rr_next; /* round robin over a pool's instances */
 
 /* scheme://HOST:PORT with HOST a name, an IPv4 address, [v6] or empty
  * (all addresses), PORT 0..65535; *ret_colon = the ':' before PORT */
@@ -145,17 +145,6 @@ ns_reply_error(const void *hdr, size_t hdr_len, uint64_t corr, int code,
 	ns_send(hdr, hdr_len, msg);
 }
 
-static bool
-name_matches(const struct agent *a, const char *name, size_t len)
-{
-	if (strlen(a->name) == len && memcmp(a->name, name, len) == 0)
-		return true;
-	/* the unit of a pool names all its instances */
-	return a->instance > 0 && a->unit && a->unit->name &&
-	       strlen(a->unit->name) == len &&
-	       memcmp(a->unit->name, name, len) == 0;
-}
-
 /* a's network inboxes, if the process that announced them is a's live one */
 static const char *
 live_urls(const struct agent *a)
@@ -167,34 +156,10 @@ live_urls(const struct agent *a)
 	return a->net_urls;
 }
 
-static struct agent *
-ns_resolve(struct manager *m, const char *name, size_t len)
+static bool
+has_urls(const struct agent *a)
 {
-	struct agent *any = NULL;
-	size_t n_live = 0, k;
-
-	for (size_t i = 0; i < m->n_agents; i++) {
-		struct agent *a = m->agents[i];
-
-		if (!name_matches(a, name, len))
-			continue;
-		if (strlen(a->name) == len)
-			return a; /* an exact agent name */
-		if (!any)
-			any = a;
-		if (live_urls(a))
-			n_live++;
-	}
-	if (n_live == 0)
-		return any;
-	k = rr_next++ % n_live;
-	for (size_t i = 0; i < m->n_agents; i++) {
-		struct agent *a = m->agents[i];
-
-		if (name_matches(a, name, len) && live_urls(a) && k-- == 0)
-			return a;
-	}
-	return any;
+	return live_urls(a) != NULL;
 }
 
 /* Split "u1\nu2..." (held by the caller while u is used) into u. */
@@ -247,7 +212,7 @@ ns_handle(struct manager *m, nng_msg *req)
 			       "malformed host-resolve");
 		return;
 	}
-	a = ns_resolve(m, q.name, q.name_len);
+	a = registry_pick(m, q.name, q.name_len, has_urls);
 	if (a) {
 		const char *st = agent_state_to_string(a->state);
 

@@ -79,8 +79,9 @@ send_peer(struct agent *to, uint32_t type, uint64_t corr, const char *name,
 	return link_send_agent(to, msg);
 }
 
-static struct agent *
-resolve(struct manager *m, const char *name, size_t len)
+struct agent *
+registry_pick(struct manager *m, const char *name, size_t len,
+	      bool (*live)(const struct agent *a))
 {
 	struct agent *pick = NULL, *any = NULL;
 	size_t n_live = 0;
@@ -93,19 +94,25 @@ resolve(struct manager *m, const char *name, size_t len)
 			return a; /* an exact agent name */
 		if (!any)
 			any = a;
-		if (a->state == AGENT_RUNNING && a->inbox[0])
+		if (live(a))
 			n_live++;
 	}
 	if (n_live > 0) {
 		size_t k = rr_next++ % n_live;
 		for (size_t i = 0; i < m->n_agents && !pick; i++) {
 			struct agent *a = m->agents[i];
-			if (name_matches(m->agents[i], name, len) &&
-			    a->state == AGENT_RUNNING && a->inbox[0] && k-- == 0)
+			if (name_matches(a, name, len) && live(a) && k-- == 0)
 				pick = a;
 		}
 	}
 	return pick ? pick : any;
+}
+
+/* running with a local inbox: what RESOLVE answers with */
+static bool
+has_inbox(const struct agent *a)
+{
+	return a->state == AGENT_RUNNING && a->inbox[0];
 }
 
 int
@@ -120,7 +127,7 @@ registry_handle(struct manager *m, struct agent *from,
 		if (proto_resolve_unpack(&rd, &q) < 0)
 			return -EBADMSG;
 		(void)send_peer(from, PROTO_MSG_RESOLVE_REPLY, env->corr,
-				q.name, q.name_len, resolve(m, q.name, q.name_len));
+				q.name, q.name_len, registry_pick(m, q.name, q.name_len, has_inbox));
 		return 0;
 	}
 	if (env->type == PROTO_MSG_MONITOR) {

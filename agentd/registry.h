@@ -22,6 +22,14 @@ int registry_handle(struct manager *m, struct agent *from,
 void registry_state_changed(struct agent *a, enum agent_state from,
 			    enum agent_state to);
 
+/*
+ * The agent called name (len bytes): that agent itself, or for the unit
+ * name of a pool one of its instances for which live() holds, in turn
+ * (round robin), else any instance; NULL for an unknown name.
+ */
+struct agent *registry_pick(struct manager *m, const char *name, size_t len,
+			    bool (*live)(const struct agent *a));
+
 /* Forget every watch (agentd's exit). */
 void registry_free(void);
 

@@ -551,8 +551,164 @@ inbox_block(struct agent_remote_ctx *rc)
 	}
 }
 
+/* ---- who is at the other end of a pipe ------------------------------ */
+
+/*
+ * A message's pipe may be closed by the time the inbox's receive hands
+ * the message over (agentctl closes its push socket as soon as its
+ * request is written, an agent may exit right after sending): its
+ * NNG_OPT_REMADDR is gone with it, and a reply check against an unknown
+ * sender refuses. So every pipe's origin is noted when nng adds it
+ * (ADD_POST, before any of its messages can arrive) and forgotten only
+ * after PIPE_RETIRED later pipes have closed after it, long after its
+ * messages were taken. Open addressing (id 0 is free), linear probing,
+ * backward-shift deletion; nng threads only, under the lock.
+ */
+#define PIPE_RETIRED	256
+
+struct pipe_origin {
+	uint32_t id;
+	struct agent_inbox_origin o;
+};
+
+struct pipe_table {
+	pthread_mutex_t lock;
+	struct pipe_origin *v;
+	size_t cap, n;              /* cap: a power of two, or 0 */
+	uint32_t retired[PIPE_RETIRED];
+	unsigned r_head, r_n;
+};
+
+static size_t
+pipe_slot(const struct pipe_table *t, uint32_t id)
+{
+	return (size_t)(id * 2654435761u) & (t->cap - 1);
+}
+
+static struct pipe_origin *
+pipe_find(struct pipe_table *t, uint32_t id)
+{
+	if (t->cap == 0 || id == 0)
+		return NULL;
+	for (size_t i = pipe_slot(t, id);; i = (i + 1) & (t->cap - 1)) {
+		if (t->v[i].id == id)
+			return &t->v[i];
+		if (t->v[i].id == 0)
+			return NULL;
+	}
+}
+
+static int
+pipe_insert(struct pipe_table *t, uint32_t id,
+	    const struct agent_inbox_origin *o)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct pipe_origin *old = t->v, *nv = calloc(cap, sizeof(*nv));
+		size_t old_cap = t->cap;
+
+		if (!nv)
+			return -ENOMEM;
+		t->v = nv;
+		t->cap = cap;
+		for (size_t k = 0; k < old_cap; k++)
+			if (old[k].id) {
+				for (i = pipe_slot(t, old[k].id); t->v[i].id;
+				     i = (i + 1) & (cap - 1))
+					;
+				t->v[i] = old[k];
+			}
+		free(old);
+	}
+	for (i = pipe_slot(t, id); t->v[i].id && t->v[i].id != id;
+	     i = (i + 1) & (t->cap - 1))
+		;
+	if (t->v[i].id == 0)
+		t->n++;
+	t->v[i].id = id;
+	t->v[i].o = *o;
+	return 0;
+}
+
+static void
+pipe_delete(struct pipe_table *t, uint32_t id)
+{
+	struct pipe_origin *e = pipe_find(t, id);
+	size_t i, j, mask = t->cap - 1;
+
+	if (!e)
+		return;
+	i = (size_t)(e - t->v);
+	/* backward shift: pull later entries of the run into the hole */
+	for (j = (i + 1) & mask; t->v[j].id; j = (j + 1) & mask) {
+		size_t home = pipe_slot(t, t->v[j].id);
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->v[i] = t->v[j];
+			i = j;
+		}
+	}
+	t->v[i].id = 0;
+	t->n--;
+}
+
+static void
+pipe_origin_read(nng_pipe p, struct agent_inbox_origin *o)
+{
+	bool verified;
+
+	*o = (struct agent_inbox_origin){ .addr.s_family = NNG_AF_UNSPEC };
+	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &o->addr) != 0)
+		o->addr.s_family = NNG_AF_UNSPEC;
+	else if (o->addr.s_family == NNG_AF_INET ||
+		 o->addr.s_family == NNG_AF_INET6)
+		/* only a tls pipe has this option */
+		o->tls = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED,
+					   &verified) == 0;
+}
+
+/* On an nng thread: a pipe of the inbox came or went. */
+static void
+inbox_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct pipe_table *t = arg;
+	uint32_t id = (uint32_t)nng_pipe_id(p);
+
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		struct agent_inbox_origin o;
+
+		pipe_origin_read(p, &o);
+		pthread_mutex_lock(&t->lock);
+		(void)pipe_insert(t, id, &o); /* ENOMEM: read at receive */
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	if (ev != NNG_PIPE_EV_REM_POST)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (t->r_n == PIPE_RETIRED) {
+		pipe_delete(t, t->retired[t->r_head]);
+		t->r_n--;
+		t->r_head = (t->r_head + 1) % PIPE_RETIRED;
+	}
+	t->retired[(t->r_head + t->r_n++) % PIPE_RETIRED] = id;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void
+pipe_table_free(struct pipe_table *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t->v);
+	free(t);
+}
+
 /* On an nng thread: note who sent the message (its pipe may be gone by
- * the time the loop looks), flag it and wake the loop. */
+ * now: see the pipe table), flag it and wake the loop. */
 static void
 inbox_aio_cb(void *arg)
 {
@@ -564,15 +720,20 @@ inbox_aio_cb(void *arg)
 	if (nng_aio_result(rc->inbox_aio) == 0 &&
 	    (msg = nng_aio_get_msg(rc->inbox_aio))) {
 		nng_pipe p = nng_msg_get_pipe(msg);
-		bool verified;
+		struct pipe_origin *e;
+		bool known = false;
 
-		if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &o.addr) != 0)
-			o.addr.s_family = NNG_AF_UNSPEC;
-		else if (o.addr.s_family == NNG_AF_INET ||
-			 o.addr.s_family == NNG_AF_INET6)
-			/* only a tls pipe has this option */
-			o.tls = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED,
-						  &verified) == 0;
+		if (rc->pipes) {
+			pthread_mutex_lock(&rc->pipes->lock);
+			e = pipe_find(rc->pipes, (uint32_t)nng_pipe_id(p));
+			if (e) {
+				o = e->o;
+				known = true;
+			}
+			pthread_mutex_unlock(&rc->pipes->lock);
+		}
+		if (!known)
+			pipe_origin_read(p, &o);
 	}
 	rc->inbox_from = o; /* published by the release below */
 	atomic_store_explicit(&rc->inbox_done, 1, memory_order_release);
@@ -835,9 +996,27 @@ agent_listen(agent *a, const char *url)
 	if (r != 0)
 		return proto_errno_from_nng(r);
 	(void)nng_socket_set_size(rc->inbox, NNG_OPT_RECVMAXSZ, PROTO_MSG_MAX);
+	rc->pipes = calloc(1, sizeof(*rc->pipes));
+	if (!rc->pipes) {
+		nng_close(rc->inbox);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&rc->pipes->lock, NULL);
+	/* before the listener: no pipe goes unnoted */
+	if ((r = nng_pipe_notify(rc->inbox, NNG_PIPE_EV_ADD_POST,
+				 inbox_pipe_cb, rc->pipes)) != 0 ||
+	    (r = nng_pipe_notify(rc->inbox, NNG_PIPE_EV_REM_POST,
+				 inbox_pipe_cb, rc->pipes)) != 0) {
+		nng_close(rc->inbox);
+		pipe_table_free(rc->pipes);
+		rc->pipes = NULL;
+		return proto_errno_from_nng(r);
+	}
 	r = listener_start(rc, url, &lst, rc->inbox_url, sizeof(rc->inbox_url));
 	if (r < 0) {
 		nng_close(rc->inbox);
+		pipe_table_free(rc->pipes);
+		rc->pipes = NULL;
 		return r;
 	}
 	rc->inbox_lst = lst;
@@ -845,6 +1024,8 @@ agent_listen(agent *a, const char *url)
 	if (rc->inbox_efd < 0) {
 		r = -errno;
 		nng_close(rc->inbox);
+		pipe_table_free(rc->pipes);
+		rc->pipes = NULL;
 		return r;
 	}
 	atomic_store(&rc->inbox_done, 0);
@@ -852,6 +1033,8 @@ agent_listen(agent *a, const char *url)
 	if (r != 0) {
 		close(rc->inbox_efd);
 		nng_close(rc->inbox);
+		pipe_table_free(rc->pipes);
+		rc->pipes = NULL;
 		return proto_errno_from_nng(r);
 	}
 	rc->inbox_io.fd = rc->inbox_efd;
@@ -861,6 +1044,8 @@ agent_listen(agent *a, const char *url)
 		nng_aio_free(rc->inbox_aio);
 		close(rc->inbox_efd);
 		nng_close(rc->inbox);
+		pipe_table_free(rc->pipes);
+		rc->pipes = NULL;
 		return r;
 	}
 	nng_recv_aio(rc->inbox, rc->inbox_aio);
@@ -936,6 +1121,9 @@ agent__inbox_close(struct agent_remote_ctx *rc)
 		nng_close(rc->inbox);
 		close(rc->inbox_efd);
 	}
+	/* after nng_close(): no pipe callback runs any more */
+	pipe_table_free(rc->pipes);
+	rc->pipes = NULL;
 	agent__tnode_disarm(rc->loop, &rc->resume);
 	if (rc->cur)
 		nng_msg_free(rc->cur);

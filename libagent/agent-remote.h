@@ -121,6 +121,10 @@ struct agent_remote_ctx {
 	 * by cur are checked against it (agent__reply_to_ok) */
 	struct agent_inbox_origin inbox_from;
 	struct agent_inbox_origin cur_from;
+	/* the origin of every pipe of the inbox, noted when it is added
+	 * (a message's pipe may be closed before the receive hands the
+	 * message over); agent-inbox.c */
+	struct pipe_table *pipes;
 	/* subscriptions from remote input (agent-pubsub.c, bounded) */
 	unsigned n_topics, n_topics_unpublished, n_subs;
 };
