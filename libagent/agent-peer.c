@@ -58,10 +58,16 @@ struct peer {
 	 * wakes the loop through wake_fd: the destination is resolved again,
 	 * agent-host.c) */
 	bool watched;
+	uint64_t last_used;    /* rc->peer_clock at the last send */
 	atomic_int wake_fd;
 	atomic_int up;
 	atomic_int lost;
 };
+
+/* destinations kept connected at once: reply addresses come from peers,
+ * so their number is bounded; past it the least recently used idle one
+ * is closed (it is dialled again when needed) */
+#define PEERS_MAX	1024
 
 #define BATCH_MAX_ENV	256
 #define BATCH_MAX_BYTES	(64 * 1024)
@@ -123,11 +129,26 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 	sigset_t old;
 	int r;
 
-	for (p = rc->peers; p; p = p->next)
+	size_t n = 0;
+	struct peer *victim = NULL;
+
+	for (p = rc->peers; p; p = p->next, n++) {
 		if (strcmp(p->url, url) == 0) {
+			p->last_used = ++rc->peer_clock;
 			*ret = p;
 			return 0;
 		}
+		/* idle: nothing pending, not blocked, not a NAME@HOST
+		 * destination being watched */
+		if (!p->batch && !p->blocked && !p->dirty && !p->watched &&
+		    (!victim || p->last_used < victim->last_used))
+			victim = p;
+	}
+	if (n >= PEERS_MAX) {
+		if (!victim)
+			return -EAGAIN; /* every one is busy: backpressure */
+		agent__peer_close(rc, victim->url);
+	}
 	if (agent__url_is_ipc(url)) {
 		struct stat st;
 		/* nobody listens there: say so now, instead of buffering for
@@ -144,6 +165,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 		return -ENOMEM;
 	}
 	p->rc = rc;
+	p->last_used = ++rc->peer_clock;
 	p->send_io.fd = -1;
 	atomic_store(&p->wake_fd, -1);
 	agent__block_signals(&old);

@@ -84,7 +84,8 @@ struct agent_remote_ctx {
 	uint64_t hb_seq;
 
 	/* destinations (agent-peer.c) */
-	struct peer *peers;
+	struct peer *peers;        /* at most PEERS_MAX (agent-peer.c) */
+	uint64_t peer_clock;       /* orders peers by last use */
 	char last_name[PROTO_NAME_MAX + 1]; /* agent__inbox_url_of's memo */
 	char last_url[PROTO_URL_MAX];
 	struct peer *dirty;        /* peers with a pending batch */

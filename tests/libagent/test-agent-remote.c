@@ -446,12 +446,89 @@ test_remote_send_wait(void **state)
 	unsetenv("AGENTD_RUNTIME_DIR");
 }
 
+/*
+ * The peer cache is bounded: 1,200 destinations (tcp ports nobody
+ * listens on, one event each, flushed every time) leave at most 1,024
+ * push0 sockets open, counted from nng's statistics; every send is
+ * accepted (an idle peer is closed to make room).
+ */
+#define SPRAY_N		1200
+static int spray_fails;
+static unsigned spray_i;
+static const struct agent_msg_type spray_type = { .name = "spray" };
+
+static agent_step
+spray_repeat(agent *a, void *data)
+{
+	char url[64];
+
+	(void)data;
+	if (spray_i == SPRAY_N)
+		return agent_done();
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", 1 + spray_i++);
+	if (agent_send_remote(a, url, &spray_type, NULL) < 0)
+		spray_fails++;
+	(void)agent_remote_flush(a);
+	return agent_again();
+}
+
+static const struct agent_state spray_state = {
+	.name = "spray", .repeat = spray_repeat,
+};
+
+static agent_step
+spray_begin(agent *a)
+{
+	(void)a;
+	return agent_async(&spray_state, NULL);
+}
+
+static const struct agent_def spray_def = {
+	.name = "spray", .begin = spray_begin,
+};
+
+/* push0 sockets nng knows of */
+static unsigned
+push_sockets(void)
+{
+	nng_stat *all, *st;
+	unsigned n = 0;
+
+	assert_int_equal(nng_stats_get(&all), 0);
+	for (st = nng_stat_child(all); st; st = nng_stat_next(st)) {
+		nng_stat *proto = nng_stat_find(st, "protocol");
+		if (proto && nng_stat_type(proto) == NNG_STAT_STRING &&
+		    strcmp(nng_stat_string(proto), "push") == 0)
+			n++;
+	}
+	nng_stats_free(all);
+	return n;
+}
+
+static void
+test_peer_cache_bounded(void **state)
+{
+	agent *a;
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(agent_new(&a, NULL, &spray_def, NULL), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	assert_int_equal(spray_fails, 0);
+	n = push_sockets();
+	printf("# push sockets after %u destinations: %u\n", SPRAY_N, n);
+	assert_true(n > 0);
+	assert_true(n <= 1024);
+	agent_unref(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_events_requests),
 		cmocka_unit_test(test_remote_send_wait),
+		cmocka_unit_test(test_peer_cache_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
