@@ -420,7 +420,10 @@ int agent_monitor(agent *self, const char *name, bool on);
  * ends it. Under agentd the publisher monitors its subscribers and
  * forgets one that leaves running (the publisher's agent also receives
  * those agent_type_peer events); agent_subscribers() counts them.
- * Loop thread. 0 / -EINVAL / -ENOTCONN / errors of agent_send_remote().
+ * Loop thread. 0 / -EINVAL / -ENOTCONN / errors of agent_send_remote();
+ * agent_publish() also -ENOSPC past 1,024 topics. A publisher keeps at
+ * most 256 subscribers per topic and 4,096 in all: subscriptions past
+ * that are dropped and counted.
  */
 struct agent_update {
 	char topic[AGENT_TOPIC_MAX + 1];
