@@ -23,7 +23,7 @@
 
 enum fake_mode {
 	FAKE_STATUS,      /* two records */
-	FAKE_RESULT,      /* CTL_RESULT [0, "done 2"] */
+	FAKE_RESULT,      /* CTL_RESULT [0, "# done 2"] (printed: a TAP comment) */
 	FAKE_ERROR,       /* CTL_ERROR [-ENOENT, "no such agent: x"] */
 	FAKE_WRONG_CORR,  /* a valid result with another corr */
 	FAKE_BAD_PAYLOAD, /* CTL_RESULT ["x"] */
@@ -115,7 +115,7 @@ server(void *arg)
 			break;
 		case FAKE_RESULT:
 		case FAKE_RESULT_FOR_STATUS:
-			reply(req, PROTO_MSG_CTL_RESULT, env.corr, 0, "done 2");
+			reply(req, PROTO_MSG_CTL_RESULT, env.corr, 0, "# done 2");
 			break;
 		case FAKE_ERROR:
 			reply(req, PROTO_MSG_CTL_ERROR, env.corr, -ENOENT,
