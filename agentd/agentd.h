@@ -127,6 +127,7 @@ struct agent {
 	pid_t net_pid;           /* the process that announced net_urls */
 
 	char *cgroup;            /* cgroup directory, NULL in pgid mode */
+	bool cgroup_killed;      /* it got a cgroup.kill: make a new one */
 
 	int log_r, log_w;        /* stdout+stderr pipe, kept across restarts */
 	sd_event_source *log_src;

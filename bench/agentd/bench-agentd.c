@@ -81,6 +81,7 @@ static unsigned arg_n = 1000;
 static unsigned arg_crashes = 1000;
 static unsigned arg_runs = 50;
 static bool arg_no_cgroup;
+static const char *arg_crash_type = "agent"; /* Type= of the crash agent */
 
 /* ---- process bookkeeping and cleanup --------------------------------- */
 
@@ -976,8 +977,8 @@ bench_crash(void)
 	write_file(d.units, "crash.group",
 		   "[Group]\nOrder=1\nIntensity=1000000\nPeriod=1s\n");
 	write_file(d.units, "crash.agent",
-		   "[Agent]\nExecStart=%s\nType=agent\nGroup=crash\n"
-		   "Restart=always\nRestartSec=0\n", arg_agent);
+		   "[Agent]\nExecStart=%s\nType=%s\nGroup=crash\n"
+		   "Restart=always\nRestartSec=0\n", arg_agent, arg_crash_type);
 	agentd_start(&d);
 	agentd_dial(&d);
 	agentd_wait_running(&d, 1, NULL, 20000000000ull);
@@ -1336,11 +1337,15 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: bench-agentd --agentd PATH --agentctl PATH --agent PATH\n"
 		"                    [-n N] [-k CRASHES] [-r RUNS] [--no-cgroup]\n"
+		"                    [--crash-type agent|exec]\n"
 		"                    [crash|start|rss|status|stop...]\n"
 		"  -n N         agents (default 1000)\n"
 		"  -k CRASHES   crashes for the crash test (default 1000)\n"
 		"  -r RUNS      agentctl runs for the status test (default 50)\n"
-		"  --no-cgroup  pass --no-cgroup to agentd\n");
+		"  --no-cgroup  pass --no-cgroup to agentd\n"
+		"  --crash-type Type= of the crash test's agent (default agent;\n"
+		"               exec: running at exec, no link nor inbox, the\n"
+		"               agent runs standalone: agentd's own restart path)\n");
 }
 
 static unsigned
@@ -1364,6 +1369,7 @@ main(int argc, char **argv)
 		{ "agentctl", required_argument, NULL, 'C' },
 		{ "agent", required_argument, NULL, 'A' },
 		{ "no-cgroup", no_argument, NULL, 'G' },
+		{ "crash-type", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1380,6 +1386,11 @@ main(int argc, char **argv)
 		case 'C': arg_agentctl = optarg; break;
 		case 'A': arg_agent = optarg; break;
 		case 'G': arg_no_cgroup = true; break;
+		case 'T':
+			if (strcmp(optarg, "agent") && strcmp(optarg, "exec"))
+				die("--crash-type: agent or exec, not '%s'", optarg);
+			arg_crash_type = optarg;
+			break;
 		case 'n': arg_n = parse_count(optarg, "-n"); break;
 		case 'k': arg_crashes = parse_count(optarg, "-k"); break;
 		case 'r': arg_runs = parse_count(optarg, "-r"); break;
