@@ -59,6 +59,8 @@ struct peer {
 	 * agent-host.c) */
 	bool watched;
 	uint64_t last_used;    /* rc->peer_clock at the last send */
+	uint64_t handed;       /* batches nng took (nng_sendmsg: 0) */
+	atomic_int conns;      /* connections ever made (ADD) */
 	atomic_int wake_fd;
 	atomic_int up;
 	atomic_int lost;
@@ -220,6 +222,7 @@ peer_flush(struct peer *p)
 	r = nng_sendmsg(p->sock, p->batch, NNG_FLAG_NONBLOCK);
 	if (r == 0) {
 		rc->stats.batches++;
+		p->handed++;
 		p->batch = NULL;
 		p->batch_n = 0;
 		if (p->blocked) {
@@ -404,6 +407,7 @@ peer_pipe_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void)pipe;
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&p->up, 1);
+		atomic_fetch_add(&p->conns, 1);
 		return;
 	}
 	atomic_fetch_sub(&p->up, 1);
@@ -1039,14 +1043,87 @@ out:
 	return r;
 }
 
+/* Messages written so far by the pipes of socket s (nng 1.5.2 counts
+ * them per pipe only, not per socket), from a statistics snapshot. */
+static uint64_t
+sock_tx_msgs(nng_stat *all, nng_socket s)
+{
+	int id = nng_socket_id(s);
+	uint64_t n = 0;
+
+	for (nng_stat *st = nng_stat_child(all); st; st = nng_stat_next(st)) {
+		nng_stat *sock, *tx;
+
+		if (nng_stat_type(st) != NNG_STAT_SCOPE ||
+		    strcmp(nng_stat_name(st), "pipe") != 0)
+			continue;
+		sock = nng_stat_find(st, "socket");
+		tx = nng_stat_find(st, "tx_msgs");
+		if (sock && tx && (int)nng_stat_value(sock) == id)
+			n += nng_stat_value(tx);
+	}
+	return n;
+}
+
+/*
+ * At exit, before the sockets close: nng has no flush, so wait (at most
+ * EXIT_DRAIN_USEC) until every batch nng took has been written by its
+ * pipe, retrying batches nng could not take yet. Exact for a destination
+ * reached by one connection all along (the per-pipe counters then cover
+ * everything it was handed); one that reconnected or is not connected
+ * gets the old short grace. What is still not written at the deadline is
+ * reported (the process is ending: there is no counter left to read).
+ */
+#define EXIT_DRAIN_USEC	(1000 * 1000)
+
+static void
+peers_drain(struct agent_remote_ctx *rc)
+{
+	uint64_t deadline = agent__now() + EXIT_DRAIN_USEC;
+	unsigned waiting, unknown;
+
+	for (;;) {
+		nng_stat *all;
+
+		waiting = unknown = 0;
+		if (nng_stats_get(&all) != 0) {
+			nng_msleep(10);
+			return;
+		}
+		for (struct peer *p = rc->peers; p; p = p->next) {
+			if (p->batch && peer_flush(p) == -EAGAIN) {
+				waiting++;
+				continue;
+			}
+			if (p->handed == 0)
+				continue;
+			if (atomic_load(&p->up) != 1 ||
+			    atomic_load(&p->conns) != 1) {
+				unknown++;
+				continue;
+			}
+			if (sock_tx_msgs(all, p->sock) < p->handed)
+				waiting++;
+		}
+		nng_stats_free(all);
+		if (!waiting || agent__now() >= deadline)
+			break;
+		nng_msleep(1);
+	}
+	if (unknown)
+		nng_msleep(10);
+	if (waiting)
+		agent__log(rc->inbox_agent, 4,
+			   "exit: %u destinations had not taken everything sent to them",
+			   waiting);
+}
+
 void
 agent__peers_free(struct agent_remote_ctx *rc)
 {
 	if (rc->peers) {
-		/* the last batches leave; nng has no flush, so give them a
-		 * moment in the send buffers before the sockets close */
 		agent__remote_flush(rc->loop);
-		nng_msleep(10);
+		peers_drain(rc);
 	}
 	while (rc->peers) {
 		struct peer *p = rc->peers;

@@ -29,12 +29,15 @@
  *	transitions it was told, ["name:state:pid", ...]; "resolve" with a
  *	name as body -> [name, inbox, pid, state] (agent_resolve).
  *
- *   msg-agent source TARGET N SRC [stay]
+ *   msg-agent source TARGET N SRC [stay|exit]
  *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
  *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
  *	counted), then a "fin" request; ends (exit 0) when the answer equals
  *	N, fails (exit 1) otherwise. Its status text says what happened.
  *	With "stay": no "fin", it stays up once everything is sent.
+ *	With "exit": no "fin", it ends (exit 0) as soon as the last send
+ *	is accepted: what is still in flight must be delivered on the way
+ *	out (libagent waits for nng to write it).
  *
  *   With $MSG_UNORDERED the sink checks exactly-once in any order (a
  *   bitmap per source) instead of FIFO.
@@ -44,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -150,6 +154,9 @@ struct sink {
 	uint64_t events, errors;
 	uint64_t next[MAX_SRC]; /* last seq seen per source */
 	bool unordered;         /* $MSG_UNORDERED: exactly once, any order */
+	unsigned slow;          /* $MSG_SINK_SLOW: sleep 1 ms every that
+				 * many events (a sink slower than its
+				 * sources) */
 	uint8_t *seen[MAX_SRC]; /* bitmaps in unordered mode */
 };
 
@@ -167,6 +174,8 @@ on_seq(agent *a, agent_msg *m)
 		return -EBADMSG;
 	}
 	s->events++;
+	if (s->slow && s->events % s->slow == 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	if (s->unordered) {
 		uint8_t **bm = &s->seen[v[0]];
 		if (!*bm && !(*bm = calloc(UNORDERED_MAX / 8, 1)))
@@ -424,6 +433,7 @@ struct source {
 	uint64_t n, src, seq;
 	uint64_t retries;
 	bool stay; /* no "fin": stay up once everything is sent */
+	bool quit; /* no "fin": end once everything is sent */
 };
 
 static const struct agent_state pump_state;
@@ -498,6 +508,10 @@ pump(agent *a, void *data)
 	}
 	if (s->seq < s->n)
 		return agent_again();
+	if (s->quit) {
+		source_status(a, "sent");
+		return agent_done();
+	}
 	if (s->stay) {
 		/* a pool has no single "last seq": the sink counts instead */
 		source_status(a, "sent");
@@ -1023,6 +1037,9 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "sink") == 0) {
 		sink.unordered = getenv("MSG_UNORDERED") != NULL;
+		if (getenv("MSG_SINK_SLOW"))
+			sink.slow = (unsigned)strtoul(getenv("MSG_SINK_SLOW"),
+						      NULL, 10);
 		return agent_main(&sink_def, &sink, argc, argv);
 	}
 	if (argc >= 3 && strcmp(argv[1], "relay") == 0) {
@@ -1037,6 +1054,7 @@ main(int argc, char **argv)
 		if (source.src >= MAX_SRC)
 			return 2;
 		source.stay = argc >= 6 && strcmp(argv[5], "stay") == 0;
+		source.quit = argc >= 6 && strcmp(argv[5], "exit") == 0;
 		return agent_main(&source_def, &source, argc, argv);
 	}
 	if (argc >= 2 && strcmp(argv[1], "pub") == 0) {
@@ -1064,6 +1082,6 @@ main(int argc, char **argv)
 		return agent_main(&caller_def, &caller, argc, argv);
 	}
 	fprintf(stderr, "usage: msg-agent sink | caller TARGET | watcher TARGET | "
-			"relay NEXT | pub | sub PUB TOPIC | source TARGET N SRC [stay]\n");
+			"relay NEXT | pub | sub PUB TOPIC | source TARGET N SRC [stay|exit]\n");
 	return 2;
 }
