@@ -104,23 +104,12 @@ ms_left(usec_t deadline)
 static int64_t
 sent_count(nng_socket s)
 {
-	nng_stat *all, *st;
-	int64_t n = 0;
-	int id = nng_socket_id(s);
+	nng_stat *all;
+	int64_t n;
 
 	if (nng_stats_get(&all) != 0)
 		return -ENOTSUP;
-	for (st = nng_stat_child(all); st; st = nng_stat_next(st)) {
-		nng_stat *sock, *tx;
-
-		if (nng_stat_type(st) != NNG_STAT_SCOPE ||
-		    strcmp(nng_stat_name(st), "pipe") != 0)
-			continue;
-		sock = nng_stat_find(st, "socket");
-		tx = nng_stat_find(st, "tx_msgs");
-		if (sock && tx && (int)nng_stat_value(sock) == id)
-			n += (int64_t)nng_stat_value(tx);
-	}
+	n = (int64_t)proto_stat_pipes_tx(all, s);
 	nng_stats_free(all);
 	return n;
 }

@@ -1043,28 +1043,6 @@ out:
 	return r;
 }
 
-/* Messages written so far by the pipes of socket s (nng 1.5.2 counts
- * them per pipe only, not per socket), from a statistics snapshot. */
-static uint64_t
-sock_tx_msgs(nng_stat *all, nng_socket s)
-{
-	int id = nng_socket_id(s);
-	uint64_t n = 0;
-
-	for (nng_stat *st = nng_stat_child(all); st; st = nng_stat_next(st)) {
-		nng_stat *sock, *tx;
-
-		if (nng_stat_type(st) != NNG_STAT_SCOPE ||
-		    strcmp(nng_stat_name(st), "pipe") != 0)
-			continue;
-		sock = nng_stat_find(st, "socket");
-		tx = nng_stat_find(st, "tx_msgs");
-		if (sock && tx && (int)nng_stat_value(sock) == id)
-			n += nng_stat_value(tx);
-	}
-	return n;
-}
-
 /*
  * At exit, before the sockets close: nng has no flush, so wait (at most
  * EXIT_DRAIN_USEC) until every batch nng took has been written by its
@@ -1102,7 +1080,7 @@ peers_drain(struct agent_remote_ctx *rc)
 				unknown++;
 				continue;
 			}
-			if (sock_tx_msgs(all, p->sock) < p->handed)
+			if (proto_stat_pipes_tx(all, p->sock) < p->handed)
 				waiting++;
 		}
 		nng_stats_free(all);

@@ -77,6 +77,12 @@ bool proto_name_is_valid(const char *s, size_t len);
 /* Map an nng return code (0 or NNG_E*) to 0 or -errno. */
 int proto_errno_from_nng(int nng_rv);
 
+/* ---- nng statistics (proto-nngstat.c) ------------------------------------ */
+
+/* Messages written so far by the live pipes of socket s, from a snapshot
+ * taken with nng_stats_get() (the caller frees it). */
+uint64_t proto_stat_pipes_tx(nng_stat *all, nng_socket s);
+
 /* ---- encoding (proto-envelope.c) ---------------------------------------- */
 
 /*
