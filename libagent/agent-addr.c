@@ -160,8 +160,8 @@ agent__addr_ns_url(const struct agent_addr *a, bool tls,
 	return 0;
 }
 
-static bool
-is_wildcard(const char *h, size_t len)
+bool
+agent__host_is_wildcard(const char *h, size_t len)
 {
 	static const char *const wild[] = { "", "0.0.0.0", "::", "[::]", "*" };
 
@@ -194,7 +194,7 @@ agent__url_rehost(const char *url, const char *host, bool v6, char *buf,
 	if (!colon || agent__port_parse(colon + 1, strlen(colon + 1), &port) < 0)
 		return -EINVAL;
 	hlen = (size_t)(colon - h);
-	if (!is_wildcard(h, hlen)) {
+	if (!agent__host_is_wildcard(h, hlen)) {
 		if (ulen >= size)
 			return -ENAMETOOLONG;
 		memcpy(buf, url, ulen + 1);

@@ -50,6 +50,8 @@ int agent__addr_parse(const char *s, struct agent_addr *ret);
 
 /* A port: 1..5 digits, 1..65535. 0 or -EINVAL (*ret untouched). */
 int agent__port_parse(const char *s, size_t len, uint16_t *ret);
+/* A host that means "every address": "", 0.0.0.0, ::, [::] or *. */
+bool agent__host_is_wildcard(const char *h, size_t len);
 
 /*
  * The URL of the name server of a remote address: "tcp://HOST:PORT"

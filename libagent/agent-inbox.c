@@ -32,6 +32,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <nng/transport/ipc/ipc.h>
 
+#include "agent-addr.h"
 #include "agent-remote.h"
 #include "proto-ctl.h"
 
@@ -223,7 +224,7 @@ net_reply_ok(const struct agent_inbox_origin *from, const char *url,
 	uint8_t want[16], got[16];
 	char h[64];
 	size_t hlen;
-	unsigned long pn = 0;
+	uint16_t pn;
 
 	if (len > 10 && memcmp(url, "tls+tcp://", 10) == 0)
 		host = url + 10;
@@ -245,21 +246,15 @@ net_reply_ok(const struct agent_inbox_origin *from, const char *url,
 		hlen = (size_t)(port - host);
 	}
 	/* :PORT, 1 to 65535, and nothing after it */
-	if (port >= end || *port != ':' || end - port < 2 || end - port > 6)
-		return false;
-	for (const char *c = port + 1; c < end; c++) {
-		if (*c < '0' || *c > '9')
-			return false;
-		pn = pn * 10 + (unsigned long)(*c - '0');
-	}
-	if (pn == 0 || pn > 65535 || hlen == 0 || hlen >= sizeof(h))
+	if (port >= end || *port != ':' ||
+	    agent__port_parse(port + 1, (size_t)(end - port - 1), &pn) < 0 ||
+	    hlen == 0 || hlen >= sizeof(h))
 		return false;
 	memcpy(h, host, hlen);
 	h[hlen] = '\0';
 	if (!addr16(&from->addr, want))
 		return false;
-	if (strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0 ||
-	    strcmp(h, "::") == 0 || strcasecmp(h, "localhost") == 0)
+	if (agent__host_is_wildcard(h, hlen) || strcasecmp(h, "localhost") == 0)
 		return addr16_is_loopback(want);
 	if (inet_pton(AF_INET, h, got + 12) == 1) {
 		memset(got, 0, 10);
@@ -290,36 +285,19 @@ agent__reply_to_ok(const struct agent_remote_ctx *rc,
 	}
 }
 
-/* libagent's own message types: their payloads are structs libagent
- * makes (an agent_update, an exit report...), never a peer's bytes, so a
- * remote kind that happens to bear one of their names matches none (found
- * by fuzz-inbox: an event "update" reached an update handler with a NULL
- * payload) */
-static bool
-type_is_builtin(const struct agent_msg_type *t)
-{
-	static const struct agent_msg_type *const builtin[] = {
-		&agent_type_peer, &agent_type_update, &agent_type_timer,
-		&agent_type_tick, &agent_type_data, &agent_type_source_end,
-		&agent_type_fd, &agent_type_exit, &agent_type_wake,
-		&agent_type_pipeline_output,
-	};
-
-	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (t == builtin[i])
-			return true;
-	return false;
-}
-
 static const struct agent_msg_type *
 type_by_name(agent *a, const char *kind, size_t len)
 {
 	const struct agent_handler *h = a->def->handlers;
 
+	/* libagent's own types carry structs libagent makes (an
+	 * agent_update, an exit report...), never a peer's bytes: a remote
+	 * kind bearing one of their names matches none (found by fuzz-inbox:
+	 * an event "update" reached an update handler with a NULL payload) */
 	for (; h && h->type; h++)
 		if (h->type->name && strlen(h->type->name) == len &&
 		    memcmp(h->type->name, kind, len) == 0 &&
-		    !type_is_builtin(h->type))
+		    !agent__type_is_builtin(h->type))
 			return h->type;
 	return NULL;
 }
@@ -366,13 +344,11 @@ inbox_event(struct agent_remote_ctx *rc, agent *a, const struct proto_env *env,
 	proto_reader_init(&rd, env->payload, env->payload_len);
 	if (request) {
 		struct proto_request rq;
-		if (proto_request_unpack(&rd, &rq) < 0 ||
-		    rq.reply_to_len < 7 ||
-		    rq.reply_to_len >= PROTO_URL_MAX ||
-		    !agent__url_scheme_ok(rq.reply_to, rq.reply_to_len)) {
+		if (proto_request_unpack(&rd, &rq) < 0) {
 			agent__remote_reject(rc, a, "malformed request");
 			return;
 		}
+		/* it also checks the URL's form */
 		if (!agent__reply_to_ok(rc, &rc->cur_from, rq.reply_to,
 					rq.reply_to_len)) {
 			agent__remote_reject(rc, a, "request whose reply_to "
@@ -1087,20 +1063,19 @@ agent_listen_url(agent *a, unsigned n)
 void
 agent__inbox_relisten(struct agent_remote_ctx *rc)
 {
+	char bound[PROTO_URL_MAX];
 	nng_listener lst;
 	int r;
 
 	if (!rc->has_inbox)
 		return;
 	(void)nng_listener_close(rc->inbox_lst);
-	r = nng_listener_create(&lst, rc->inbox, rc->inbox_url);
-	if (r == 0 && agent__url_is_ipc(rc->inbox_url))
-		r = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
-	if (r == 0)
-		r = nng_listener_start(lst, 0);
-	if (r != 0) {
+	/* the same set-up as the first time (permissions, TLS), on the
+	 * address it got then */
+	r = listener_start(rc, rc->inbox_url, &lst, bound, sizeof(bound));
+	if (r < 0) {
 		agent__log(rc->inbox_agent, 7, "cannot listen again on %s: %s",
-			   rc->inbox_url, nng_strerror(r));
+			   rc->inbox_url, strerror(-r));
 		return;
 	}
 	rc->inbox_lst = lst;

@@ -314,6 +314,9 @@ struct agent_source {
 
 extern __thread agent_loop *agent__tls_loop;
 
+/* libagent's own message types (timer, exit, peer, update...): their
+ * payloads are structs libagent makes, never a peer's bytes (agent.c) */
+bool agent__type_is_builtin(const struct agent_msg_type *t);
 void agent__log(agent *a, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t agent__now(void);

@@ -124,6 +124,17 @@ dial_peer(struct agent_remote_ctx *rc, nng_socket sock, const char *url)
 	return r;
 }
 
+static struct peer *
+peer_find(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer *p;
+
+	for (p = rc->peers; p; p = p->next)
+		if (strcmp(p->url, url) == 0)
+			return p;
+	return NULL;
+}
+
 static int
 peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 {
@@ -131,22 +142,22 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 	sigset_t old;
 	int r;
 
-	size_t n = 0;
-	struct peer *victim = NULL;
-
-	for (p = rc->peers; p; p = p->next, n++) {
-		if (strcmp(p->url, url) == 0) {
-			p->last_used = ++rc->peer_clock;
-			*ret = p;
-			return 0;
-		}
-		/* idle: nothing pending, not blocked, not a NAME@HOST
-		 * destination being watched */
-		if (!p->batch && !p->blocked && !p->dirty && !p->watched &&
-		    (!victim || p->last_used < victim->last_used))
-			victim = p;
+	p = peer_find(rc, url);
+	if (p) {
+		p->last_used = ++rc->peer_clock;
+		*ret = p;
+		return 0;
 	}
-	if (n >= PEERS_MAX) {
+	if (rc->n_peers >= PEERS_MAX) {
+		struct peer *victim = NULL;
+
+		/* the least recently used idle one: nothing pending, not
+		 * blocked, not a NAME@HOST destination being watched */
+		for (struct peer *q = rc->peers; q; q = q->next)
+			if (!q->batch && !q->blocked && !q->dirty &&
+			    !q->watched &&
+			    (!victim || q->last_used < victim->last_used))
+				victim = q;
 		if (!victim)
 			return -EAGAIN; /* every one is busy: backpressure */
 		agent__peer_close(rc, victim->url);
@@ -189,6 +200,7 @@ peer_get(struct agent_remote_ctx *rc, const char *url, struct peer **ret)
 	}
 	p->next = rc->peers;
 	rc->peers = p;
+	rc->n_peers++;
 	*ret = p;
 	return 0;
 fail:
@@ -275,6 +287,7 @@ peer_free(struct agent_remote_ctx *rc, struct peer *p)
 	nng_close(p->sock);
 	free(p->url);
 	free(p);
+	rc->n_peers--;
 }
 
 /* The loop is about to poll: every pending batch leaves now. */
@@ -573,16 +586,6 @@ pool_refresh(struct agent_remote_ctx *rc, struct pool *p)
 	return 0;
 }
 
-static struct peer *
-peer_find(struct agent_remote_ctx *rc, const char *url)
-{
-	struct peer *p;
-
-	for (p = rc->peers; p; p = p->next)
-		if (strcmp(p->url, url) == 0)
-			return p;
-	return NULL;
-}
 
 int
 agent__peer_connected(struct agent_remote_ctx *rc, const char *url)
@@ -771,25 +774,32 @@ out:
 	return r;
 }
 
-_public_ int
-agent_send_remote_body(agent *self, const char *name, const char *kind,
-		       const void *body, size_t len)
+/* A body already checked (kind valid, body one msgpack object) to name. */
+static int
+send_body(agent *self, const char *name, const char *kind, const void *body,
+	  size_t len)
 {
-	struct agent_remote_ctx *rc;
+	struct agent_remote_ctx *rc = agent__remote_get(self->loop, self);
 	char url[PROTO_URL_MAX];
 	int r;
 
-	if (!self || !kind || !proto_name_is_valid(kind, strlen(kind)))
-		return -EINVAL;
-	if (body && proto_validate_object(body, len) < 0)
-		return -EINVAL;
-	rc = agent__remote_get(self->loop, self);
 	if (!rc)
 		return -ENOMEM;
 	r = agent__inbox_url_of(rc, name, url, sizeof(url));
 	if (r < 0)
 		return r;
 	return agent__send_event(rc, url, kind, body, len);
+}
+
+_public_ int
+agent_send_remote_body(agent *self, const char *name, const char *kind,
+		       const void *body, size_t len)
+{
+	if (!self || !kind || !proto_name_is_valid(kind, strlen(kind)))
+		return -EINVAL;
+	if (body && proto_validate_object(body, len) < 0)
+		return -EINVAL;
+	return send_body(self, name, kind, body, len);
 }
 
 /*
@@ -818,8 +828,8 @@ struct send_wait {
 static void
 send_wait_try(struct send_wait *w)
 {
-	int r = agent_send_remote_body(w->self, w->name, w->kind, w->body,
-				       w->len);
+	/* checked once by agent_send_remote_wait */
+	int r = send_body(w->self, w->name, w->kind, w->body, w->len);
 
 	if (r == -EAGAIN) {
 		uint64_t now = agent__now();
@@ -865,7 +875,8 @@ agent_send_remote_wait(agent *self, const char *name,
 	size_t len = 0;
 	int r;
 
-	if (!self || !type || !type->name || !name) {
+	if (!self || !type || !type->name || !name ||
+	    !proto_name_is_valid(type->name, strlen(type->name))) {
 		r = -EINVAL;
 		goto out;
 	}

@@ -233,8 +233,7 @@ agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_en
 		proto_read_str(&rd, &topic, &topic_len, PROTO_NAME_MAX);
 		proto_read_str(&rd, &url, &url_len, PROTO_URL_MAX - 1);
 		if (proto_read_end(&rd) < 0 || topic_len == 0 ||
-		    env->sender_len == 0 || env->sender_len > PROTO_NAME_MAX ||
-		    !agent__url_scheme_ok(url, url_len)) {
+		    env->sender_len == 0 || env->sender_len > PROTO_NAME_MAX) {
 			agent__remote_reject(rc, a, "malformed subscribe");
 			return;
 		}
@@ -399,14 +398,11 @@ agent_subscribers(agent *self, const char *topic)
 {
 	struct agent_remote_ctx *rc;
 	struct topic *t;
-	unsigned n = 0;
 
 	if (!self || !topic || !(rc = self->loop->remote))
 		return 0;
 	t = topic_find(rc, topic, strlen(topic));
-	for (struct sub *s = t ? t->subs : NULL; s; s = s->next)
-		n++;
-	return n;
+	return t ? t->n_subs : 0;
 }
 
 static int

@@ -80,10 +80,9 @@ agent__url_scheme_ok(const char *s, size_t len)
 void
 agent__remote_reject(struct agent_remote_ctx *rc, agent *a, const char *what)
 {
-	rc->rejected++;
 	rc->stats.malformed++;
 	agent__log(a, 7, "inbox: %s dropped (%llu malformed so far)", what,
-		   (unsigned long long)rc->rejected);
+		   (unsigned long long)rc->stats.malformed);
 }
 
 /* a is being freed: the remote context holds no reference, forget it */

@@ -85,13 +85,13 @@ struct agent_remote_ctx {
 
 	/* destinations (agent-peer.c) */
 	struct peer *peers;        /* at most PEERS_MAX (agent-peer.c) */
+	size_t n_peers;
 	uint64_t peer_clock;       /* orders peers by last use */
 	char last_name[PROTO_NAME_MAX + 1]; /* agent__inbox_url_of's memo */
 	char last_url[PROTO_URL_MAX];
 	struct peer *dirty;        /* peers with a pending batch */
 	struct pool *pools;
 	struct agent_req *pending; /* remote requests by corr (= id) */
-	uint64_t rejected;         /* malformed input dropped */
 	struct agent_remote_stats stats;
 	struct host_ctx *host;     /* NAME@HOST destinations (agent-host.c) */
 

@@ -723,8 +723,8 @@ handler_find(agent *a, const struct agent_msg_type *type)
 	return NULL;
 }
 
-static bool
-is_builtin(const struct agent_msg_type *t)
+bool
+agent__type_is_builtin(const struct agent_msg_type *t)
 {
 	return t == &agent_type_timer || t == &agent_type_tick ||
 	       t == &agent_type_data || t == &agent_type_source_end ||
@@ -755,7 +755,7 @@ dispatch(agent *a, agent_msg *m)
 	case AGENT_MSG_EVENT:
 		if (h && h->on_event)
 			r = h->on_event(a, m);
-		else if (is_builtin(m->type)) {
+		else if (agent__type_is_builtin(m->type)) {
 			agent__log(a, 7, "no handler for %s, ignored",
 				   m->type->name);
 			r = 0;
