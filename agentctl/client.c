@@ -222,12 +222,19 @@ ctl_request(uint32_t type, ctl_pack_fn pack, const void *userdata,
 	return ctl_request_flags(type, pack, userdata, 0, ret);
 }
 
+/* the payload of a request without arguments: [] */
+static int
+pack_nothing(msgpack_packer *pk, const void *userdata)
+{
+	(void)userdata;
+	return msgpack_pack_array(pk, 0) < 0 ? -ENOMEM : 0;
+}
+
 int
 ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
 		  unsigned flags, struct ctl_reply *ret)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct proto_builder b;
 	uint64_t corr = ctl_next_corr();
 	nng_msg *req;
 	int r;
@@ -245,21 +252,8 @@ ctl_request_flags(uint32_t type, ctl_pack_fn pack, const void *userdata,
 		return r;
 	}
 
-	r = proto_builder_begin(&b, type, 0, corr, "agentctl");
-	if (r < 0) {
-		log_warn_errno(r, "cannot build the request");
-		return r;
-	}
-	if (pack)
-		r = pack(&b.pk, userdata);
-	else
-		r = msgpack_pack_array(&b.pk, 0) < 0 ? -ENOMEM : 0;
-	if (r < 0) {
-		proto_builder_abort(&b);
-		log_warn_errno(r, "cannot build the request");
-		return r;
-	}
-	r = proto_builder_finish(&b, &req);
+	r = proto_build(type, 0, corr, "agentctl", pack ? pack : pack_nothing,
+			userdata, &req);
 	if (r < 0) {
 		log_warn_errno(r, "cannot build the request");
 		return r;

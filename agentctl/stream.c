@@ -127,22 +127,12 @@ ctl_stream_request(struct ctl_stream *cs, uint32_t type, ctl_pack_fn pack,
 {
 	usec_t deadline = usec_add(usec_add(now_usec(), wait), arg_timeout);
 	uint64_t corr = stream_next_corr();
-	struct proto_builder b;
 	struct proto_env env;
 	nng_msg *req, *rep = NULL;
 	int rv, r;
 
 	*ret = (struct ctl_reply){ 0 };
-	r = proto_builder_begin(&b, type, 0, corr, "agentctl");
-	if (r < 0)
-		return r;
-	r = pack(&b.pk, userdata);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		log_warn_errno(r, "cannot build the request");
-		return r;
-	}
-	r = proto_builder_finish(&b, &req);
+	r = proto_build(type, 0, corr, "agentctl", pack, userdata, &req);
 	if (r < 0) {
 		log_warn_errno(r, "cannot build the request");
 		return r;

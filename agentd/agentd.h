@@ -124,7 +124,6 @@ struct agent {
 	char inbox[256];          /* its inbox URL from HELLO */
 	char *net_urls;          /* its network inboxes from HELLO, '\n'
 				  * between them, or NULL (nameserver.c) */
-	pid_t net_pid;           /* the process that announced net_urls */
 
 	char *cgroup;            /* cgroup directory, NULL in pgid mode */
 	bool cgroup_killed;      /* it got a cgroup.kill: make a new one */
@@ -242,7 +241,7 @@ struct sendq_item;
 struct sendq {
 	sd_event *event;
 	nng_socket sock;
-	const char *what;       /* for logs: "control", "link" */
+	const char *what;       /* for logs: "control", "nameserver" */
 	struct sendq_item *head;
 	size_t n;
 	sd_event_source *timer;
@@ -254,6 +253,15 @@ int sendq_send(struct sendq *q, uint32_t pipe, nng_msg *msg);
 void sendq_flush(struct sendq *q);
 /* Drop whatever still waits. */
 void sendq_done(struct sendq *q);
+/* Raw rep0: the pipe id a request's header (backtrace) starts with, 0 if
+ * too short. */
+uint32_t sendq_rep_pipe(const void *hdr, size_t hdr_len);
+/* Answer the request whose rep0 header is hdr with msg (taken). */
+void sendq_reply(struct sendq *q, const void *hdr, size_t hdr_len,
+		 nng_msg *msg);
+/* ...with CTL_RESULT [code, text], or CTL_ERROR when code < 0. */
+void sendq_reply_result(struct sendq *q, const void *hdr, size_t hdr_len,
+			uint64_t corr, int code, const char *text);
 
 /* ---- the manager -------------------------------------------------------- */
 
@@ -371,7 +379,6 @@ void link_drain(struct agent *a);
 void link_release(struct agent *a);
 /* a said HELLO on a live link. */
 bool link_is_up(const struct agent *a);
-void link_close(struct manager *m);
 int link_send_interrupt(struct agent *a, uint32_t level);
 
 /* notify.c */

@@ -33,45 +33,14 @@
 static void
 ctl_send(struct manager *m, const void *hdr, size_t hdr_len, nng_msg *msg)
 {
-	const uint8_t *h = hdr;
-	uint32_t pipe = 0;
-	int rv = nng_msg_header_append(msg, hdr, hdr_len);
-
-	if (rv != 0) {
-		log_debug("control: cannot send a reply: %s", nng_strerror(rv));
-		nng_msg_free(msg);
-		return;
-	}
-	if (hdr_len >= 4) /* the rep0 backtrace starts with the pipe id */
-		pipe = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-		       (uint32_t)h[2] << 8 | h[3];
-	if (sendq_send(&m->ctl_out, pipe, msg) < 0)
-		log_debug("control: a reply was dropped");
+	sendq_reply(&m->ctl_out, hdr, hdr_len, msg);
 }
 
 static void
 ctl_reply_result(struct manager *m, const void *hdr, size_t hdr_len,
 		 uint64_t corr, int code, const char *text)
 {
-	struct proto_result res = {
-		.code = code,
-		.message = text ? text : "",
-		.message_len = text ? MIN(strlen(text), (size_t)PROTO_STR_MAX) : 0,
-	};
-	struct proto_builder b;
-	nng_msg *msg;
-
-	if (proto_builder_begin(&b, code < 0 ? PROTO_MSG_CTL_ERROR
-					     : PROTO_MSG_CTL_RESULT,
-				0, corr, "agentd") < 0)
-		return;
-	if (proto_result_pack(&b.pk, &res) < 0) {
-		proto_builder_abort(&b);
-		return;
-	}
-	if (proto_builder_finish(&b, &msg) < 0)
-		return;
-	ctl_send(m, hdr, hdr_len, msg);
+	sendq_reply_result(&m->ctl_out, hdr, hdr_len, corr, code, text);
 }
 
 static void ctl_reply_errorf(struct manager *m, const void *hdr,
@@ -516,14 +485,11 @@ watch_ready(struct manager *m, const struct ctl_watch *w)
 static bool
 watch_pipe_alive(struct manager *m, const struct ctl_watch *w)
 {
-	const uint8_t *h = w->header;
-	uint32_t id;
+	uint32_t id = sendq_rep_pipe(w->header, w->header_len);
 	bool alive = false;
 
-	if (w->header_len < 4)
+	if (id == 0)
 		return false;
-	id = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-	     (uint32_t)h[2] << 8 | h[3];
 	pthread_mutex_lock(&m->ctl_guard.lock);
 	for (size_t i = 0; i < m->ctl_guard.n_live && !alive; i++)
 		alive = m->ctl_guard.live[i].id == id;

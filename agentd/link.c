@@ -134,27 +134,14 @@ link_send_agent(struct agent *a, nng_msg *msg)
 	return 0;
 }
 
-/* Build [type] with pack(arg) as payload and send it to a. */
-static int
+int
 link_send_packed(struct agent *a, uint32_t type, uint64_t corr,
-		 int (*pack)(msgpack_packer *, const void *), const void *arg)
+		 proto_pack_fn pack, const void *arg)
 {
-	struct proto_builder b;
 	nng_msg *msg;
-	int r;
+	int r = proto_build(type, 0, corr, "agentd", pack, arg, &msg);
 
-	r = proto_builder_begin(&b, type, 0, corr, "agentd");
-	if (r < 0)
-		return r;
-	r = pack(&b.pk, arg);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r < 0)
-		return r;
-	return link_send_agent(a, msg);
+	return r < 0 ? r : link_send_agent(a, msg);
 }
 
 static int
@@ -229,7 +216,7 @@ link_handle_hello(struct agent *a, const struct proto_env *env)
 	snprintf(a->inbox, sizeof(a->inbox), "%.*s",
 		 (int)MIN(h.inbox_len, sizeof(a->inbox) - 1), h.inbox);
 	/* its network inboxes, for the name server (--listen) */
-	if (nameserver_set_urls(a, a->pid, &h.net) < 0)
+	if (nameserver_set_urls(a, &h.net) < 0)
 		log_warnx("%s: link: out of memory for its network inboxes, "
 			  "ignoring", a->name);
 	ack.watchdog_usec = a->unit->watchdog;
@@ -441,11 +428,4 @@ link_release(struct agent *a)
 	a->link_fd = safe_close(a->link_fd);
 	a->linked = false;
 	nameserver_forget(a); /* the process announced them */
-}
-
-void
-link_close(struct manager *m)
-{
-	(void)m;
-	registry_free();
 }

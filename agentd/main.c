@@ -31,6 +31,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "registry.h"
 #include "nameserver.h"
 
 static const int handled_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
@@ -381,7 +382,7 @@ main(int argc, char **argv)
 	exit_deadline_arm(r < 0 ? 1 : m.exit_code);
 	control_close(&m);
 	nameserver_close(&m);
-	link_close(&m);
+	registry_free();
 	notify_close(&m);
 	/* should be empty; make sure nothing outlives us */
 	for (size_t i = 0; i < m.n_agents; i++)

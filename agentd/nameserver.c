@@ -104,52 +104,26 @@ nameserver_add_listen(const char *url)
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* Takes msg in every case. */
-static void
-ns_send(const void *hdr, size_t hdr_len, nng_msg *msg)
-{
-	const uint8_t *h = hdr;
-	uint32_t pipe = 0;
-	int rv = nng_msg_header_append(msg, hdr, hdr_len);
-
-	if (rv != 0) {
-		log_debug("nameserver: cannot send a reply: %s",
-			  nng_strerror(rv));
-		nng_msg_free(msg);
-		return;
-	}
-	if (hdr_len >= 4) /* the rep0 backtrace starts with the pipe id */
-		pipe = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-		       (uint32_t)h[2] << 8 | h[3];
-	if (sendq_send(&ns_out, pipe, msg) < 0)
-		log_debug("nameserver: a reply was dropped");
-}
-
+/* code < 0: a CTL_ERROR */
 static void
 ns_reply_error(const void *hdr, size_t hdr_len, uint64_t corr, int code,
 	       const char *text)
 {
-	struct proto_result res = { .code = code, .message = text,
-				    .message_len = strlen(text) };
-	struct proto_builder b;
-	nng_msg *msg;
-
-	if (proto_builder_begin(&b, PROTO_MSG_CTL_ERROR, 0, corr, "agentd") < 0)
-		return;
-	if (proto_result_pack(&b.pk, &res) < 0) {
-		proto_builder_abort(&b);
-		return;
-	}
-	if (proto_builder_finish(&b, &msg) < 0)
-		return;
-	ns_send(hdr, hdr_len, msg);
+	sendq_reply_result(&ns_out, hdr, hdr_len, corr, code, text);
 }
 
-/* a's network inboxes, if the process that announced them is a's live one */
+static int
+pack_host_peer(msgpack_packer *pk, const void *arg)
+{
+	return proto_host_peer_pack(pk, arg);
+}
+
+/* a's network inboxes, while the process that announced them is up (they
+ * are forgotten with its link) */
 static const char *
 live_urls(const struct agent *a)
 {
-	if (!a->net_urls || a->pid <= 0 || a->net_pid != a->pid)
+	if (!a->net_urls || a->pid <= 0)
 		return NULL;
 	if (a->state != AGENT_RUNNING && a->state != AGENT_STARTING)
 		return NULL;
@@ -184,7 +158,6 @@ ns_handle(struct manager *m, nng_msg *req)
 	size_t hdr_len = nng_msg_header_len(req);
 	struct proto_host_peer p = { 0 };
 	struct proto_resolve q;
-	struct proto_builder b;
 	struct proto_reader rd;
 	struct proto_env env;
 	struct agent *a;
@@ -231,20 +204,14 @@ ns_handle(struct manager *m, nng_msg *req)
 	log_debug("nameserver: %.*s -> %.*s, %u url%s, pid %u, %.*s",
 		  (int)q.name_len, q.name, (int)p.name_len, p.name, p.urls.n,
 		  p.urls.n == 1 ? "" : "s", p.pid, (int)p.state_len, p.state);
-	r = proto_builder_begin(&b, PROTO_MSG_HOST_RESOLVE_REPLY, 0, env.corr,
-				"agentd");
-	if (r < 0)
-		return;
-	r = proto_host_peer_pack(&b.pk, &p);
+	r = proto_build(PROTO_MSG_HOST_RESOLVE_REPLY, 0, env.corr, "agentd",
+			pack_host_peer, &p, &msg);
 	if (r < 0) {
 		/* URLs stored from a HELLO were checked: cannot happen */
-		proto_builder_abort(&b);
 		ns_reply_error(hdr, hdr_len, env.corr, r, "cannot answer");
 		return;
 	}
-	if (proto_builder_finish(&b, &msg) < 0)
-		return;
-	ns_send(hdr, hdr_len, msg);
+	sendq_reply(&ns_out, hdr, hdr_len, msg);
 }
 
 static int
@@ -420,7 +387,7 @@ nameserver_close(struct manager *m)
 /* ---- what agents announce ----------------------------------------------- */
 
 int
-nameserver_set_urls(struct agent *a, pid_t pid, const struct proto_urls *urls)
+nameserver_set_urls(struct agent *a, const struct proto_urls *urls)
 {
 	size_t len = 0;
 	char *s, *p;
@@ -440,7 +407,6 @@ nameserver_set_urls(struct agent *a, pid_t pid, const struct proto_urls *urls)
 		*p++ = i + 1 < urls->n ? '\n' : '\0';
 	}
 	a->net_urls = s;
-	a->net_pid = pid;
 	return 0;
 }
 
@@ -449,5 +415,4 @@ nameserver_forget(struct agent *a)
 {
 	free(a->net_urls);
 	a->net_urls = NULL;
-	a->net_pid = 0;
 }

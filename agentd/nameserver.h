@@ -27,12 +27,11 @@ int nameserver_open(struct manager *m);
 /* Close the socket, remove RUNTIME_DIR/listen, forget the options. */
 void nameserver_close(struct manager *m);
 
-/* link.c: agent a (process pid) announced its network inboxes in HELLO.
- * Kept as one malloc'ed string in a->net_urls (URLs separated by '\n'),
- * valid while a->pid == a->net_pid. 0 or -ENOMEM. */
-int nameserver_set_urls(struct agent *a, pid_t pid,
-			const struct proto_urls *urls);
-/* Free a's URLs (the agent is freed). */
+/* link.c: agent a's current process announced its network inboxes in
+ * HELLO. Kept as one malloc'ed string in a->net_urls (URLs separated by
+ * '\n') until the link is released with the process. 0 or -ENOMEM. */
+int nameserver_set_urls(struct agent *a, const struct proto_urls *urls);
+/* Free a's URLs (its process is gone, or it is freed). */
 void nameserver_forget(struct agent *a);
 
 #endif

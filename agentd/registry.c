@@ -46,6 +46,12 @@ name_matches(const struct agent *a, const char *name, size_t len)
 }
 
 static int
+pack_peer(msgpack_packer *pk, const void *arg)
+{
+	return proto_peer_pack(pk, arg);
+}
+
+static int
 send_peer(struct agent *to, uint32_t type, uint64_t corr, const char *name,
 	  size_t name_len, const struct agent *a)
 {
@@ -61,22 +67,8 @@ send_peer(struct agent *to, uint32_t type, uint64_t corr, const char *name,
 		.state = state,
 		.state_len = strlen(state),
 	};
-	struct proto_builder b;
-	nng_msg *msg;
-	int r;
 
-	r = proto_builder_begin(&b, type, 0, corr, "agentd");
-	if (r < 0)
-		return r;
-	r = proto_peer_pack(&b.pk, &p);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r < 0)
-		return r;
-	return link_send_agent(to, msg);
+	return link_send_packed(to, type, corr, pack_peer, &p);
 }
 
 struct agent *

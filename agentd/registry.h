@@ -35,5 +35,8 @@ void registry_free(void);
 
 /* link.c: send msg (taken) to a linked agent. 0 or -errno. */
 int link_send_agent(struct agent *a, nng_msg *msg);
+/* link.c: build [type, corr] with pack(arg) as payload and send it. */
+int link_send_packed(struct agent *a, uint32_t type, uint64_t corr,
+		     proto_pack_fn pack, const void *arg);
 
 #endif

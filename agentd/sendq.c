@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sendq.c - messages a socket cannot take yet. rep0 and pair1 (nng 1.5.2)
- * write one message per pipe at a time and have no send buffer: a
- * non-blocking send to a pipe still writing the previous message fails
- * with NNG_EAGAIN. That happens whenever agentd sends twice in a row to
- * one peer (a watcher asking again as soon as it has its answer; a link
- * that gets HELLO_ACK and then a PEER_STATE). Such messages wait here, in
+ * sendq.c - messages a socket cannot take yet. rep0 (nng 1.5.2) writes
+ * one message per pipe at a time and has no send buffer: a non-blocking
+ * send to a pipe still writing the previous message fails with
+ * NNG_EAGAIN. That happens whenever agentd answers twice in a row to one
+ * peer (a watcher asking again as soon as it has its answer), on the
+ * control socket and the name server's. Such messages wait here, in
  * order per pipe, retried every SENDQ_RETRY until SENDQ_TTL.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agentd.h"
 #include "log.h"
 #include "macro.h"
+#include "proto-ctl.h"
 
 #define SENDQ_MAX	4096
 #define SENDQ_TTL	(5 * USEC_PER_SEC)
@@ -127,4 +129,53 @@ sendq_done(struct sendq *q)
 	}
 	q->n = 0;
 	q->timer = sd_event_source_disable_unref(q->timer);
+}
+
+uint32_t
+sendq_rep_pipe(const void *hdr, size_t hdr_len)
+{
+	const uint8_t *h = hdr;
+
+	if (hdr_len < 4)
+		return 0;
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	       (uint32_t)h[2] << 8 | h[3];
+}
+
+void
+sendq_reply(struct sendq *q, const void *hdr, size_t hdr_len, nng_msg *msg)
+{
+	int rv = nng_msg_header_append(msg, hdr, hdr_len);
+
+	if (rv != 0) {
+		log_debug("%s: cannot send a reply: %s", q->what,
+			  nng_strerror(rv));
+		nng_msg_free(msg);
+		return;
+	}
+	if (sendq_send(q, sendq_rep_pipe(hdr, hdr_len), msg) < 0)
+		log_debug("%s: a reply was dropped", q->what);
+}
+
+static int
+pack_result(msgpack_packer *pk, const void *arg)
+{
+	return proto_result_pack(pk, arg);
+}
+
+void
+sendq_reply_result(struct sendq *q, const void *hdr, size_t hdr_len,
+		   uint64_t corr, int code, const char *text)
+{
+	struct proto_result res = {
+		.code = code,
+		.message = text ? text : "",
+		.message_len = text ? MIN(strlen(text), (size_t)PROTO_STR_MAX) : 0,
+	};
+	nng_msg *msg;
+
+	if (proto_build(code < 0 ? PROTO_MSG_CTL_ERROR : PROTO_MSG_CTL_RESULT,
+			0, corr, "agentd", pack_result, &res, &msg) < 0)
+		return;
+	sendq_reply(q, hdr, hdr_len, msg);
 }

@@ -156,24 +156,13 @@ static int
 link_send_corr(struct agent_remote_ctx *rc, uint32_t type, uint64_t corr,
 	       int (*pack)(msgpack_packer *, const void *), const void *arg)
 {
-	struct proto_builder b;
 	nng_msg *msg;
 	int r;
 
 	if (!rc->has_link)
 		return -ENOTCONN;
-	r = proto_builder_begin(&b, type, 0, corr, rc->name);
-	if (r < 0)
-		return r;
-	r = pack(&b.pk, arg);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r < 0)
-		return r;
-	return link_transport_send(rc, msg);
+	r = proto_build(type, 0, corr, rc->name, pack, arg, &msg);
+	return r < 0 ? r : link_transport_send(rc, msg);
 }
 
 static int

@@ -293,3 +293,21 @@ proto_env_decode_msg(nng_msg *msg, struct proto_env *ret)
 		return -EINVAL;
 	return proto_env_decode(nng_msg_body(msg), nng_msg_len(msg), ret);
 }
+
+int
+proto_build(uint32_t type, uint32_t flags, uint64_t corr, const char *sender,
+	    proto_pack_fn pack, const void *arg, nng_msg **ret)
+{
+	struct proto_builder b;
+	int r;
+
+	r = proto_builder_begin(&b, type, flags, corr, sender);
+	if (r < 0)
+		return r;
+	r = pack(&b.pk, arg);
+	if (r < 0) {
+		proto_builder_abort(&b);
+		return r;
+	}
+	return proto_builder_finish(&b, ret);
+}

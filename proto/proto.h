@@ -121,6 +121,13 @@ int proto_builder_begin_append(struct proto_builder *b, nng_msg *msg,
 int proto_builder_finish(struct proto_builder *b, nng_msg **ret);
 void proto_builder_abort(struct proto_builder *b);
 
+/* A whole envelope in one call: begin, pack(pk, arg) for the payload (one
+ * object), finish. 0 with *ret (the caller owns it), or -errno. */
+typedef int (*proto_pack_fn)(msgpack_packer *pk, const void *arg);
+int proto_build(uint32_t type, uint32_t flags, uint64_t corr,
+		const char *sender, proto_pack_fn pack, const void *arg,
+		nng_msg **ret);
+
 /* Pack a string of known length / a C string (NULL packs ""). */
 int proto_pack_str(msgpack_packer *pk, const char *s, size_t len);
 int proto_pack_cstr(msgpack_packer *pk, const char *s);
