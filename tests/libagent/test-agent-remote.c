@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -447,14 +451,17 @@ test_remote_send_wait(void **state)
 }
 
 /*
- * The peer cache is bounded: 1,200 destinations (tcp ports nobody
- * listens on, one event each, flushed every time) leave at most 1,024
- * push0 sockets open, counted from nng's statistics; every send is
- * accepted (an idle peer is closed to make room).
+ * The peer cache is bounded: 1,200 destinations (one event each, flushed
+ * every time) leave at most 1,024 push0 sockets open, counted from nng's
+ * statistics; every send is accepted (an idle peer is closed to make
+ * room). The destinations are 1,200 loopback addresses on one port the
+ * test holds bound (not listening) for its whole run: nobody can listen
+ * there, and no other port of this machine is touched.
  */
 #define SPRAY_N		1200
 static int spray_fails;
 static unsigned spray_i;
+static unsigned spray_port;
 static const struct agent_msg_type spray_type = { .name = "spray" };
 
 static agent_step
@@ -465,7 +472,9 @@ spray_repeat(agent *a, void *data)
 	(void)data;
 	if (spray_i == SPRAY_N)
 		return agent_done();
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", 1 + spray_i++);
+	snprintf(url, sizeof(url), "tcp://127.0.%u.%u:%u", 1 + spray_i / 250,
+		 1 + spray_i % 250, spray_port);
+	spray_i++;
 	if (agent_send_remote(a, url, &spray_type, NULL) < 0)
 		spray_fails++;
 	(void)agent_remote_flush(a);
@@ -510,8 +519,19 @@ test_peer_cache_bounded(void **state)
 {
 	agent *a;
 	unsigned n;
+	int hold;
 
 	(void)state;
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t sl = sizeof(sa);
+
+		hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(hold >= 0);
+		assert_int_equal(bind(hold, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(getsockname(hold, (struct sockaddr *)&sa, &sl), 0);
+		spray_port = ntohs(sa.sin_port);
+	}
 	assert_int_equal(agent_new(&a, NULL, &spray_def, NULL), 0);
 	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
 	assert_int_equal(spray_fails, 0);
@@ -520,6 +540,7 @@ test_peer_cache_bounded(void **state)
 	assert_true(n > 0);
 	assert_true(n <= 1024);
 	agent_unref(a);
+	close(hold);
 }
 
 int
