@@ -862,6 +862,26 @@ group_index(const struct manager *m, const struct agent_group *g)
 static void
 manager_stop_requested(struct manager *m)
 {
+	/* the latest group (in start order) with an agent leaving: groups
+	 * before it wait; one pass over the agents, not one per request */
+	size_t leaving_max = SIZE_MAX;
+
+	/* requests that no longer apply first: they do not hold anyone */
+	for (size_t k = 0; k < m->n_agents; k++) {
+		struct agent *b = m->agents[k];
+
+		if (b->stop_requested && (b->want_up || !agent_is_up(b)))
+			b->stop_requested = false;
+	}
+	for (size_t k = 0; k < m->n_agents; k++) {
+		struct agent *b = m->agents[k];
+		size_t gb;
+
+		if (b->group && agent_leaving(b) &&
+		    (gb = group_index(m, b->group)) != SIZE_MAX &&
+		    (leaving_max == SIZE_MAX || gb > leaving_max))
+			leaving_max = gb;
+	}
 	for (size_t i = 0; i < m->n_agents; i++) {
 		struct agent *a = m->agents[i];
 		bool blocked = false;
@@ -876,16 +896,16 @@ manager_stop_requested(struct manager *m)
 		for (size_t k = 0; k < a->n_rdeps && !blocked; k++)
 			blocked = agent_leaving(a->rdeps[k]);
 		gi = group_index(m, a->group);
-		for (size_t k = 0; k < m->n_agents && !blocked; k++) {
-			struct agent *b = m->agents[k];
-
-			blocked = b != a && agent_leaving(b) && b->group &&
-				  group_index(m, b->group) > gi && gi != SIZE_MAX;
-		}
+		if (!blocked)
+			blocked = gi != SIZE_MAX && leaving_max != SIZE_MAX &&
+				  leaving_max > gi;
 		if (blocked)
 			continue;
 		a->stop_requested = false;
 		agent_handle_event(a, AGENT_EV_STOP);
+		if (gi != SIZE_MAX && agent_leaving(a) &&
+		    (leaving_max == SIZE_MAX || gi > leaving_max))
+			leaving_max = gi;
 	}
 }
 
