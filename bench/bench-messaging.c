@@ -15,6 +15,11 @@
  *    clock runs from "go" until the receiver has all N. Baselines: nng
  *    push0/pull0 with one message per event, and the socketpair.
  *    Target: libagent/nng >= 10 (batching).
+ *  - fan-out: agent_publish() of N values of one topic to 8 subscribers
+ *    (agents on their own loops in one process); the clock runs until
+ *    every subscriber has the last value. Baseline: 8 raw nng push0 sends
+ *    of the same bytes per event, to 8 pull0 sockets in another process.
+ *    No target: the figure shows what one publish to 8 costs.
  *
  * Two processes: every peer is this program re-executed (posix_spawn of
  * /proc/self/exe, never fork without exec: nng is not fork-safe) in a
@@ -37,6 +42,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -1000,6 +1006,403 @@ bench_rate(struct rig *g, double *u, double *n, double *l, uint64_t *eagain)
 	*l = (double)s.events * 1e9 / (double)s.time;
 }
 
+/* -- fan-out: one publisher, FAN_SUBS subscribers -- */
+
+/*
+ * The libagent publisher (this process, agent "pub") publishes the topic
+ * "fan" to FAN_SUBS subscribers, each an agent on its own loop and thread
+ * in one peer process, in bursts of PUMP_BURST (a burst that some
+ * subscriber could not take is followed by a short sleep on the loop,
+ * and the subscriber learns what it missed: pub/sub semantics). The last
+ * value of a round carries FAN_END in its sequence number; each
+ * subscriber writes one byte to its stdout when it has it (per subscriber
+ * order is FIFO, and a subscriber that missed updates is sent the current
+ * value once it has room: it always gets the last one), and the round
+ * ends when all FAN_SUBS bytes are in. Baseline, alternating with it:
+ * FAN_SUBS raw nng push0 sockets in this process, each nng_send()ing the
+ * same bytes (one nng message per event and subscriber, blocking on
+ * backpressure) to a pull0 socket on its own thread in another peer.
+ */
+#define FAN_SUBS	8
+#define FAN_END		(UINT64_C(1) << 63)
+
+struct fsub {
+	int fd;           /* a dup of stdin: EOF = quit */
+	int index;
+	uint64_t got, missed;
+	pthread_t thread;
+};
+
+static uint64_t
+fan_value_seq(const struct agent_update *u)
+{
+	/* the value is a blob as blob_encode makes it: bin 16, then bytes */
+	if (u->len < 3 + sizeof(uint64_t))
+		return 0;
+	return seq_of((const unsigned char *)u->value + 3);
+}
+
+static int
+fsub_on_update(agent *a, agent_msg *m)
+{
+	struct fsub *s = agent_self(a);
+	const struct agent_update *u = agent_msg_payload(m);
+
+	if (!u || u->snapshot)
+		return 0;
+	s->got++;
+	s->missed += u->missed;
+	if (fan_value_seq(u) & FAN_END)
+		if (write(1, "D", 1) != 1)
+			die("write: %m");
+	return 0;
+}
+
+static agent_step
+fsub_begin(agent *a)
+{
+	struct fsub *s = agent_self(a);
+	agent_source *src;
+	int r = agent_source_fd(a, &src, s->fd, AGENT_SOURCE_OWN_FD, TAG_STDIN);
+
+	if (r >= 0)
+		r = agent_subscribe(a, "pub", "fan");
+	return r < 0 ? agent_fail(r) : agent_events();
+}
+
+static const struct agent_handler fsub_handlers[] = {
+	{ .type = &agent_type_update, .on_event = fsub_on_update },
+	{ .type = &agent_type_data, .on_event = on_ignore },
+	{ .type = &agent_type_source_end, .on_event = on_stdin_end },
+	{ .type = NULL },
+};
+
+static const struct agent_def fsub_def = {
+	.name = "fsub",
+	.begin = fsub_begin,
+	.handlers = fsub_handlers,
+};
+
+static void *
+fsub_thread(void *arg)
+{
+	struct fsub *s = arg;
+	const char *dir = getenv("AGENTD_RUNTIME_DIR");
+	agent_loop *loop = NULL;
+	agent *a = NULL;
+	char url[256];
+	int r;
+
+	snprintf(url, sizeof(url), "ipc://%s/inbox/fsub%d.sock", dir ? dir : "",
+		 s->index);
+	r = agent_loop_new(&loop);
+	if (r >= 0)
+		r = agent_new(&a, loop, &fsub_def, s);
+	if (r >= 0)
+		r = agent_listen(a, url);
+	if (r < 0)
+		die("subscriber %d: %s", s->index, strerror(-r));
+	r = agent_run(a);
+	if (r != AGENT_EXIT_DONE)
+		die("subscriber %d ended: %d", s->index, r);
+	agent_unref(a);
+	agent_loop_unref(loop);
+	return NULL;
+}
+
+static void
+peer_agent_fan_sub(void)
+{
+	struct fsub subs[FAN_SUBS];
+	uint64_t got = 0, missed = 0;
+
+	for (int i = 0; i < FAN_SUBS; i++) {
+		subs[i] = (struct fsub){ .index = i, .fd = dup(0) };
+		if (subs[i].fd < 0)
+			die("dup: %m");
+		if (pthread_create(&subs[i].thread, NULL, fsub_thread,
+				   &subs[i]) != 0)
+			die("pthread_create");
+	}
+	peer_ready();
+	for (int i = 0; i < FAN_SUBS; i++) {
+		pthread_join(subs[i].thread, NULL);
+		got += subs[i].got;
+		missed += subs[i].missed;
+	}
+	printf("%" PRIu64 " %" PRIu64 "\n", got, missed); /* the report */
+	fflush(stdout);
+}
+
+struct fpull {
+	nng_socket s;
+	pthread_t thread;
+};
+
+static void *
+fpull_thread(void *arg)
+{
+	struct fpull *p = arg;
+	unsigned char buf[PAYLOAD_MAX];
+
+	for (;;) {
+		size_t sz = sizeof(buf);
+		int r = nng_recv(p->s, buf, &sz, 0);
+		if (r == NNG_ECLOSED)
+			break; /* quit: closed by the main thread */
+		nng_check(r, "fan recv");
+		if (sz >= sizeof(uint64_t) && (seq_of(buf) & FAN_END))
+			if (write(1, "D", 1) != 1)
+				die("write: %m");
+	}
+	return NULL;
+}
+
+static void
+peer_nng_fan_recv(const char *dir)
+{
+	struct fpull p[FAN_SUBS];
+	char url[256];
+
+	for (int i = 0; i < FAN_SUBS; i++) {
+		snprintf(url, sizeof(url), "ipc://%s/fan-%d.sock", dir, i);
+		nng_check(nng_pull0_open(&p[i].s), "pull0");
+		nng_check(nng_socket_set_size(p[i].s, NNG_OPT_RECVMAXSZ,
+					      RECV_MAX), "opt");
+		nng_check(nng_listen(p[i].s, url, NULL, 0), "listen");
+		if (pthread_create(&p[i].thread, NULL, fpull_thread, &p[i]))
+			die("pthread_create");
+	}
+	peer_ready();
+	while (read(0, url, sizeof(url)) > 0)
+		; /* until EOF: quit */
+	for (int i = 0; i < FAN_SUBS; i++) {
+		nng_close(p[i].s);
+		pthread_join(p[i].thread, NULL);
+	}
+}
+
+/* read n "D" bytes from fd (blocking) */
+static void
+fan_wait_done(int fd, unsigned n)
+{
+	char buf[FAN_SUBS];
+
+	while (n > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+		if (poll(&pfd, 1, 60000) != 1)
+			die("fan-out: no end of round within 60 s");
+		k = read(fd, buf, MIN_U(n, sizeof(buf)));
+		if (k <= 0)
+			die("fan-out: read: %m");
+		n -= (unsigned)k;
+	}
+}
+
+struct fanrig {
+	struct rig *g;
+	nng_socket push[FAN_SUBS];
+	struct peer nf_p, af_p;
+	unsigned blk, rounds_left, left, done;
+	bool warming;
+	uint64_t seq, raw_seq;
+	uint64_t t0, time, events, short_bursts;
+	uint64_t raw_time, raw_events;
+	int err;
+};
+
+static void
+nng_fan_round(struct fanrig *f, unsigned n, bool record)
+{
+	unsigned char buf[PAYLOAD_MAX];
+	uint64_t t0 = now_nsec();
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t seq = ++f->raw_seq | (i + 1 == n ? FAN_END : 0);
+		fill(buf, opt_size, seq);
+		for (int k = 0; k < FAN_SUBS; k++)
+			nng_check(nng_send(f->push[k], buf, opt_size, 0),
+				  "fan send");
+	}
+	fan_wait_done(f->nf_p.from, FAN_SUBS);
+	if (record) {
+		f->raw_time += now_nsec() - t0;
+		f->raw_events += n;
+	}
+}
+
+static const struct agent_state fan_pump_state, fan_wait_state;
+
+static agent_step
+fan_next_round(agent *a, struct fanrig *f, bool warm)
+{
+	unsigned n = warm ? MIN_U(2000u, f->blk) : f->blk;
+
+	(void)a;
+	if (!opt_only_agent)
+		nng_fan_round(f, n, !warm); /* blocks the loop */
+	f->warming = warm;
+	f->left = n;
+	f->done = 0;
+	f->t0 = now_nsec();
+	return agent_async(&fan_pump_state, f);
+}
+
+static agent_step
+fan_done_cb(agent *a, void *data, agent_msg *m)
+{
+	struct fanrig *f = data;
+	char buf[FAN_SUBS];
+	ssize_t k;
+
+	(void)m;
+	k = read(f->af_p.from, buf, FAN_SUBS - f->done);
+	if (k <= 0) {
+		f->err = -EPIPE;
+		return agent_fail(-EPIPE);
+	}
+	f->done += (unsigned)k;
+	if (f->done < FAN_SUBS)
+		return agent_again();
+	if (!f->warming) {
+		f->time += now_nsec() - f->t0;
+		f->events += f->blk;
+		f->rounds_left--;
+	}
+	if (f->rounds_left == 0)
+		return agent_done();
+	return fan_next_round(a, f, false);
+}
+
+static agent_step
+fan_wait_once(agent *a, void *data)
+{
+	struct fanrig *f = data;
+	int r = agent_await_fd(a, f->af_p.from, EPOLLIN, fan_done_cb);
+
+	return r < 0 ? agent_fail(r) : agent_wait();
+}
+
+static const struct agent_state fan_wait_state = {
+	.name = "fan-wait", .repeat = fan_wait_once,
+};
+
+static agent_step
+fan_pump_repeat(agent *a, void *data)
+{
+	struct fanrig *f = data;
+
+	for (unsigned k = 0; k < PUMP_BURST && f->left > 0; k++) {
+		unsigned char v[3 + PAYLOAD_MAX];
+		uint64_t seq = ++f->seq | (f->left == 1 ? FAN_END : 0);
+		int r;
+
+		v[0] = 0xc5; /* bin 16, as blob_encode */
+		v[1] = (unsigned char)(opt_size >> 8);
+		v[2] = (unsigned char)opt_size;
+		fill(v + 3, opt_size, seq);
+		r = agent_publish(a, "fan", v, 3 + opt_size);
+		if (r < 0)
+			return agent_fail(f->err = r);
+		f->left--;
+		if (r < FAN_SUBS) {
+			/* someone's inbox is full: let it drain */
+			f->short_bursts++;
+			if (f->left == 0)
+				break;
+			r = agent_await_sleep(a, 20, resume_cb);
+			return r < 0 ? agent_fail(r) : agent_wait();
+		}
+	}
+	if (f->left == 0)
+		return agent_async(&fan_wait_state, f);
+	return agent_again();
+}
+
+static const struct agent_state fan_pump_state = {
+	.name = "fan-pump", .repeat = fan_pump_repeat,
+};
+
+/* wait (up to 10 s) until every subscriber's subscribe is in */
+static agent_step
+fan_subs_repeat(agent *a, void *data)
+{
+	struct fanrig *f = data;
+	int r;
+
+	if (agent_subscribers(a, "fan") == FAN_SUBS)
+		return fan_next_round(a, f, true);
+	if (now_nsec() - f->t0 > 10 * 1000000000ull)
+		return agent_fail(f->err = -ETIMEDOUT);
+	r = agent_await_sleep(a, 1000, resume_cb);
+	return r < 0 ? agent_fail(r) : agent_wait();
+}
+
+static const struct agent_state fan_subs_state = {
+	.name = "fan-subs", .repeat = fan_subs_repeat,
+};
+
+static agent_step
+fan_begin(agent *a)
+{
+	struct fanrig *f = agent_self(a);
+
+	f->t0 = now_nsec();
+	return agent_async(&fan_subs_state, f);
+}
+
+static const struct agent_def fan_def = {
+	.name = "pub",
+	.begin = fan_begin,
+};
+
+static void
+bench_fanout(struct rig *g, double *n, double *l, uint64_t *short_bursts,
+	     uint64_t *got, uint64_t *missed)
+{
+	struct fanrig f = { .g = g, .rounds_left = ROUNDS };
+	agent_loop *loop = NULL;
+	agent *a = NULL;
+	char url[256], report[64];
+	int r;
+
+	f.blk = opt_events / ROUNDS;
+	peer_spawn(&f.nf_p, -1, "nng-fan-recv", g->dir, NULL);
+	peer_wait_ready(&f.nf_p);
+	for (int i = 0; i < FAN_SUBS; i++) {
+		snprintf(url, sizeof(url), "ipc://%s/fan-%d.sock", g->dir, i);
+		nng_check(nng_push0_open(&f.push[i]), "push0");
+		nng_check(nng_dial(f.push[i], url, NULL, 0), "dial");
+	}
+
+	snprintf(url, sizeof(url), "ipc://%s/inbox/pub.sock", g->dir);
+	r = agent_loop_new(&loop);
+	if (r >= 0)
+		r = agent_new(&a, loop, &fan_def, &f);
+	if (r >= 0)
+		r = agent_listen(a, url);
+	if (r < 0)
+		die("publisher agent: %s", strerror(-r));
+	peer_spawn(&f.af_p, -1, "agent-fan-sub", NULL, NULL);
+	peer_wait_ready(&f.af_p);
+	r = agent_run(a);
+	if (r != AGENT_EXIT_DONE || f.err < 0)
+		die("libagent fan-out: exit %d (%s)", r, strerror(-f.err));
+	agent_unref(a);
+	agent_loop_unref(loop);
+
+	for (int i = 0; i < FAN_SUBS; i++)
+		nng_close(f.push[i]); /* the receivers have every event */
+	peer_finish(&f.nf_p, NULL, 0);
+	peer_finish(&f.af_p, report, sizeof(report));
+	if (sscanf(report, "%" SCNu64 " %" SCNu64, got, missed) != 2)
+		die("no report from the subscribers");
+	*short_bursts = f.short_bursts;
+	*n = f.raw_time ? (double)f.raw_events * 1e9 / (double)f.raw_time : 0;
+	*l = (double)f.events * 1e9 / (double)f.time;
+}
+
 /* ---- one configuration: every figure, printed as a table ------------------------- */
 
 static const char *
@@ -1013,7 +1416,7 @@ rmdir_rig(const char *dir)
 {
 	static const char *const names[] = {
 		"inbox/echo.sock", "inbox/caller.sock", "inbox/sink.sock",
-		"raw-rt.sock", "raw-push.sock", "inbox",
+		"inbox/pub.sock", "raw-rt.sock", "raw-push.sock",
 	};
 	char path[64];
 
@@ -1022,6 +1425,14 @@ rmdir_rig(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		(void)remove(path);
 	}
+	for (int i = 0; i < FAN_SUBS; i++) {
+		snprintf(path, sizeof(path), "%s/inbox/fsub%d.sock", dir, i);
+		(void)remove(path);
+		snprintf(path, sizeof(path), "%s/fan-%d.sock", dir, i);
+		(void)remove(path);
+	}
+	snprintf(path, sizeof(path), "%s/inbox", dir);
+	(void)remove(path);
 	if (rmdir(dir) < 0)
 		fprintf(stderr, "rmdir %s: %m, ignoring\n", dir);
 }
@@ -1031,8 +1442,8 @@ run_config(int cpu)
 {
 	struct rig g = { .dir = "/tmp/bm.XXXXXX" };
 	struct lat u, n, l;
-	double ur, nr, lr;
-	uint64_t eagain;
+	double ur, nr, lr, fn, fl;
+	uint64_t eagain, f_short, f_got, f_missed;
 
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -1051,6 +1462,7 @@ run_config(int cpu)
 
 	bench_rt(&g, &u, &n, &l);
 	bench_rate(&g, &ur, &nr, &lr, &eagain);
+	bench_fanout(&g, &fn, &fl, &f_short, &f_got, &f_missed);
 	rmdir_rig(g.dir);
 
 	printf("\n== %s ==\n", cpu >= 0 ?
@@ -1083,6 +1495,16 @@ run_config(int cpu)
 	printf("  %-34s %10.2f   target >= %.0f: %s\n",
 	       "ratio libagent / raw nng", lr / nr, TARGET_RATE,
 	       verdict(lr / nr >= TARGET_RATE));
+	printf("fan-out, %u-byte value, %u events each to %d subscribers "
+	       "(one process, a loop each),\nin %u interleaved rounds\n",
+	       opt_size, opt_events / ROUNDS * ROUNDS, FAN_SUBS, ROUNDS);
+	printf("  %-34s %10s\n", "", "events/s");
+	printf("  %-34s %10.0f\n", "raw nng: 8 push0 sends (baseline)", fn);
+	printf("  %-34s %10.0f   (%" PRIu64 " publishes reached fewer than "
+	       "%d; %" PRIu64 " updates received, %" PRIu64 " missed)\n",
+	       "libagent agent_publish", fl, f_short, FAN_SUBS, f_got,
+	       f_missed);
+	printf("  %-34s %10.2f\n", "ratio libagent / raw nng", fl / fn);
 	fflush(stdout);
 }
 
@@ -1173,6 +1595,10 @@ main(int argc, char **argv)
 			peer_agent_echo(argv[3]);
 		else if (strcmp(m, "agent-send") == 0)
 			peer_agent_send();
+		else if (strcmp(m, "nng-fan-recv") == 0 && argc >= 4)
+			peer_nng_fan_recv(argv[3]);
+		else if (strcmp(m, "agent-fan-sub") == 0)
+			peer_agent_fan_sub();
 		else
 			die("bad peer mode");
 		return 0;
