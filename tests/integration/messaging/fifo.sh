@@ -5,7 +5,8 @@
 # MSG_N (default 1,000,000) numbered events to a sink as fast as its inbox
 # takes them; then two sources at once to one sink (3 processes): every
 # event arrives exactly once and in order per sender, nothing is dropped,
-# and the sender saw backpressure (-EAGAIN, retried) rather than losses.
+# and the sender saw backpressure (-EAGAIN, retried) rather than losses;
+# last a sink that stops reading: its sender gets -EAGAIN and waits.
 . "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
 
 [ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
@@ -70,6 +71,50 @@ wait_until -t 150 state_is b done failed
 sink_stat 0; assert_eq "$JV" $(( N + 2 * M )) "events at the sink"
 sink_stat 1; assert_eq "$JV" 0 "sequence errors at the sink"
 sink_stat 3; assert_eq "$JV" 0 "drops at the sink"
+
+# A receiver that does not read (its loop blocked in the "stall" event
+# until $T/go exists) makes its sender's sends fail with -EAGAIN (agent.h:
+# "retry later: nothing was queued"), which the source retries: once the
+# receiver reads again it gets every event, in order. K is more than nng's
+# send buffer (128 batches of up to 256 envelopes) and the socket's hold.
+step "a stalled sink: the sender gets -EAGAIN and waits; nothing lost, order kept"
+K=${MSG_STALL_N:-200000}
+write_unit slow.agent <<UNIT
+[Agent]
+Type=agent
+ExecStart=$MSG_AGENT sink
+UNIT
+ctl_ok reload
+ctl_ok start slow
+ctl_ok --timeout 20s wait slow
+ctl_ok send slow stall "\"$T/go\""
+wait_until -t 20 test -e "$T/go.stalled"
+write_unit pushy.agent <<UNIT
+[Agent]
+Type=agent
+ExecStart=$MSG_AGENT source slow $K 4
+Restart=no
+UNIT
+ctl_ok reload
+ctl_ok start pushy
+# (the sink stays stalled for 30 s at most)
+wait_until -t 25 grep -q "pushy: source 4: -EAGAIN at seq" "$T/agentd.log"
+at=$(sed -n 's/^pushy: source 4: -EAGAIN at seq \([0-9]*\)$/\1/p' "$T/agentd.log")
+step "first -EAGAIN at seq $at of $K"
+assert_eq "$(agent_state pushy)" running "the source waits while the sink is stalled"
+[ "$at" -lt "$K" ] || fail "-EAGAIN after the last event ($at of $K)"
+touch "$T/go"
+wait_until -t 120 state_is pushy done failed
+# its last word: "done: seq K/K retries R eagain E ..." (done means the
+# sink answered "fin" with K: it saw the last event as the last)
+grep "^pushy: source 4: " "$T/agentd.log" >&2
+assert_eq "$(agent_state pushy)" done "the source after the stall"
+last=$(grep "^pushy: source 4: done: " "$T/agentd.log")
+assert_match "$last" "seq $K/$K retries [1-9][0-9]* eagain [1-9][0-9]* " "the source's final status"
+ctl call slow stats
+[ "$RC" = 0 ] || fail "stats of the stalled sink: $ERR"
+json_eval "$OUT" 'j[0] == '"$K"' and j[1] == 0 and j[3] == 0 and j[4] == 0'
+assert_eq "$JV" true "stalled sink's [events, errors, received, dropped, malformed] = $OUT: all $K, in order, none dropped"
 
 stop_agentd
 pass

@@ -9,7 +9,8 @@
  *	or reordered). Requests: "stats" -> [events, errors, received,
  *	dropped, malformed] (the last three from agent_remote_stats());
  *	"fin" -> the number of events seen from the body's source;
- *	"whoami" -> the pid of the process (restart tests).
+ *	"whoami" -> the pid of the process (restart tests). Event "stall"
+ *	PATH: blocks its loop until PATH exists (see on_stall()).
  *
  *   msg-agent caller TARGET
  *	answers each "ask" request with TARGET's answer to "whoami" (1 s
@@ -33,7 +34,9 @@
  *	sends "seq" events 1..N tagged SRC to TARGET as fast as the inbox
  *	takes them (on -EAGAIN / -ECONNREFUSED it sleeps 1 ms and retries:
  *	counted), then a "fin" request; ends (exit 0) when the answer equals
- *	N, fails (exit 1) otherwise. Its status text says what happened.
+ *	N, fails (exit 1) otherwise. Its status text says what happened; it
+ *	also prints, on stdout, "source SRC: -EAGAIN at seq S" at the first
+ *	-EAGAIN (backpressure) and its status text when it ends.
  *	With "stay": no "fin", it stays up once everything is sent.
  *	With "exit": no "fin", it ends (exit 0) as soon as the last send
  *	is accepted: what is still in flight must be delivered on the way
@@ -243,8 +246,12 @@ on_whoami(agent *a, agent_msg *m)
 	return agent_reply(a, m, v);
 }
 
+static int on_stall(agent *a, agent_msg *m);
+static const struct agent_msg_type stall_type = { .name = "stall" };
+
 static const struct agent_handler sink_handlers[] = {
 	{ .type = &seq_type, .on_event = on_seq },
+	{ .type = &stall_type, .on_event = on_stall },
 	{ .type = &stats_type, .on_request = on_stats },
 	{ .type = &fin_type, .on_request = on_fin },
 	{ .type = &whoami_type, .on_request = on_whoami },
@@ -432,6 +439,7 @@ struct source {
 	const char *target;
 	uint64_t n, src, seq;
 	uint64_t retries;
+	uint64_t eagain; /* sends refused with -EAGAIN (a full queue) */
 	bool stay; /* no "fin": stay up once everything is sent */
 	bool quit; /* no "fin": end once everything is sent */
 };
@@ -447,12 +455,16 @@ source_status(agent *a, const char *what)
 
 	(void)agent_remote_stats(a, &st);
 	snprintf(buf, sizeof(buf),
-		 "%s: seq %llu/%llu retries %llu sent %llu batches %llu "
-		 "dropped %llu", what, (unsigned long long)s->seq,
+		 "%s: seq %llu/%llu retries %llu eagain %llu sent %llu "
+		 "batches %llu dropped %llu", what, (unsigned long long)s->seq,
 		 (unsigned long long)s->n, (unsigned long long)s->retries,
+		 (unsigned long long)s->eagain,
 		 (unsigned long long)st.sent, (unsigned long long)st.batches,
 		 (unsigned long long)st.dropped);
 	(void)agent_set_status(a, buf);
+	/* on stdout too: agentd logs it, tests read it there */
+	printf("source %llu: %s\n", (unsigned long long)s->src, buf);
+	fflush(stdout);
 }
 
 static agent_step
@@ -496,6 +508,12 @@ pump(agent *a, void *data)
 		struct seq_ev ev = { .src = s->src, .seq = s->seq + 1 };
 		int r = agent_send_remote(a, s->target, &seq_type, &ev);
 
+		if (r == -EAGAIN && s->eagain++ == 0) {
+			printf("source %llu: -EAGAIN at seq %llu\n",
+			       (unsigned long long)s->src,
+			       (unsigned long long)ev.seq);
+			fflush(stdout);
+		}
 		if (r == -EAGAIN || r == -ECONNREFUSED) {
 			s->retries++;
 			if (agent_await_sleep(a, 1000, retry_later) < 0)
@@ -726,11 +744,11 @@ static const struct agent_msg_type got_type = {
 	.name = "got", .reply_free = free, .reply_encode = u64s_encode,
 };
 static const struct agent_msg_type unsub_type = { .name = "unsub" };
-static const struct agent_msg_type stall_type = { .name = "stall" };
 
-/* "stall" PATH (event): create PATH.stalled, then block the loop until
- * PATH exists (30 s at most): the inbox is not read meanwhile, so the
- * publisher's buffers fill up. Test only: never block a loop like this. */
+/* "stall" PATH (event, sub and sink): create PATH.stalled, then block the
+ * loop until PATH exists (30 s at most): the inbox is not read meanwhile,
+ * so the sender's buffers fill up. Test only: never block a loop like
+ * this. */
 static int
 on_stall(agent *a, agent_msg *m)
 {
