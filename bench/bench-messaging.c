@@ -19,7 +19,9 @@
  *    (agents on their own loops in one process); the clock runs until
  *    every subscriber has the last value. Baseline: 8 raw nng push0 sends
  *    of the same bytes per event, to 8 pull0 sockets in another process.
- *    No target: the figure shows what one publish to 8 costs.
+ *    Also the publisher's time inside the calls per event (agent_publish;
+ *    the 8 nng_send()s). No target: the figures show what one publish to
+ *    8 costs.
  *
  * Two processes: every peer is this program re-executed (posix_spawn of
  * /proc/self/exe, never fork without exec: nng is not fork-safe) in a
@@ -1209,6 +1211,7 @@ struct fanrig {
 	uint64_t seq, raw_seq;
 	uint64_t t0, time, events, short_bursts;
 	uint64_t raw_time, raw_events;
+	uint64_t pub_ns, raw_send_ns; /* inside the calls, timed rounds */
 	int err;
 };
 
@@ -1216,17 +1219,20 @@ static void
 nng_fan_round(struct fanrig *f, unsigned n, bool record)
 {
 	unsigned char buf[PAYLOAD_MAX];
-	uint64_t t0 = now_nsec();
+	uint64_t t0 = now_nsec(), in_calls = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t seq = ++f->raw_seq | (i + 1 == n ? FAN_END : 0);
+		uint64_t seq = ++f->raw_seq | (i + 1 == n ? FAN_END : 0), t1;
 		fill(buf, opt_size, seq);
+		t1 = now_nsec();
 		for (int k = 0; k < FAN_SUBS; k++)
 			nng_check(nng_send(f->push[k], buf, opt_size, 0),
 				  "fan send");
+		in_calls += now_nsec() - t1;
 	}
 	fan_wait_done(f->nf_p.from, FAN_SUBS);
 	if (record) {
+		f->raw_send_ns += in_calls;
 		f->raw_time += now_nsec() - t0;
 		f->raw_events += n;
 	}
@@ -1295,14 +1301,17 @@ fan_pump_repeat(agent *a, void *data)
 
 	for (unsigned k = 0; k < PUMP_BURST && f->left > 0; k++) {
 		unsigned char v[3 + PAYLOAD_MAX];
-		uint64_t seq = ++f->seq | (f->left == 1 ? FAN_END : 0);
+		uint64_t seq = ++f->seq | (f->left == 1 ? FAN_END : 0), t1;
 		int r;
 
 		v[0] = 0xc5; /* bin 16, as blob_encode */
 		v[1] = (unsigned char)(opt_size >> 8);
 		v[2] = (unsigned char)opt_size;
 		fill(v + 3, opt_size, seq);
+		t1 = now_nsec();
 		r = agent_publish(a, "fan", v, 3 + opt_size);
+		if (!f->warming)
+			f->pub_ns += now_nsec() - t1;
 		if (r < 0)
 			return agent_fail(f->err = r);
 		f->left--;
@@ -1358,8 +1367,8 @@ static const struct agent_def fan_def = {
 };
 
 static void
-bench_fanout(struct rig *g, double *n, double *l, uint64_t *short_bursts,
-	     uint64_t *got, uint64_t *missed)
+bench_fanout(struct rig *g, double *n, double *l, double *n_us, double *l_us,
+	     uint64_t *short_bursts, uint64_t *got, uint64_t *missed)
 {
 	struct fanrig f = { .g = g, .rounds_left = ROUNDS };
 	agent_loop *loop = NULL;
@@ -1401,6 +1410,9 @@ bench_fanout(struct rig *g, double *n, double *l, uint64_t *short_bursts,
 	*short_bursts = f.short_bursts;
 	*n = f.raw_time ? (double)f.raw_events * 1e9 / (double)f.raw_time : 0;
 	*l = (double)f.events * 1e9 / (double)f.time;
+	*n_us = f.raw_events ? (double)f.raw_send_ns / 1e3 / (double)f.raw_events
+			     : 0;
+	*l_us = (double)f.pub_ns / 1e3 / (double)f.events;
 }
 
 /* ---- one configuration: every figure, printed as a table ------------------------- */
@@ -1442,7 +1454,7 @@ run_config(int cpu)
 {
 	struct rig g = { .dir = "/tmp/bm.XXXXXX" };
 	struct lat u, n, l;
-	double ur, nr, lr, fn, fl;
+	double ur, nr, lr, fn, fl, fn_us, fl_us;
 	uint64_t eagain, f_short, f_got, f_missed;
 
 	if (cpu >= 0) {
@@ -1462,7 +1474,8 @@ run_config(int cpu)
 
 	bench_rt(&g, &u, &n, &l);
 	bench_rate(&g, &ur, &nr, &lr, &eagain);
-	bench_fanout(&g, &fn, &fl, &f_short, &f_got, &f_missed);
+	bench_fanout(&g, &fn, &fl, &fn_us, &fl_us, &f_short, &f_got,
+		     &f_missed);
 	rmdir_rig(g.dir);
 
 	printf("\n== %s ==\n", cpu >= 0 ?
@@ -1498,13 +1511,15 @@ run_config(int cpu)
 	printf("fan-out, %u-byte value, %u events each to %d subscribers "
 	       "(one process, a loop each),\nin %u interleaved rounds\n",
 	       opt_size, opt_events / ROUNDS * ROUNDS, FAN_SUBS, ROUNDS);
-	printf("  %-34s %10s\n", "", "events/s");
-	printf("  %-34s %10.0f\n", "raw nng: 8 push0 sends (baseline)", fn);
-	printf("  %-34s %10.0f   (%" PRIu64 " publishes reached fewer than "
-	       "%d; %" PRIu64 " updates received, %" PRIu64 " missed)\n",
-	       "libagent agent_publish", fl, f_short, FAN_SUBS, f_got,
-	       f_missed);
-	printf("  %-34s %10.2f\n", "ratio libagent / raw nng", fl / fn);
+	printf("  %-34s %10s %14s\n", "", "events/s", "us in calls");
+	printf("  %-34s %10.0f %14.2f\n", "raw nng: 8 push0 sends (baseline)",
+	       fn, fn_us);
+	printf("  %-34s %10.0f %14.2f   (%" PRIu64 " publishes reached "
+	       "fewer than %d; %" PRIu64 " updates received, %" PRIu64
+	       " missed)\n", "libagent agent_publish", fl, fl_us, f_short,
+	       FAN_SUBS, f_got, f_missed);
+	printf("  %-34s %10.2f %14.2f\n", "ratio libagent / raw nng",
+	       fl / fn, fn_us > 0 ? fl_us / fn_us : 0.0);
 	fflush(stdout);
 }
 
