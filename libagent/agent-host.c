@@ -177,12 +177,9 @@ pending_drop(struct host_dest *hd, int err)
 
 		if (env.type != PROTO_MSG_REQUEST)
 			continue;
-		for (req = rc->pending; req; req = req->next_remote)
-			if ((uint64_t)req->id == env.corr)
-				break;
-		/* agent__req_deliver unlinks it from rc->pending */
+		req = agent__remote_take(rc, env.corr);
 		if (req)
-			agent__req_deliver(req, err, NULL, NULL);
+			agent__remote_deliver(rc, req, err, NULL, NULL);
 	}
 	nng_msg_free(batch);
 }

@@ -442,15 +442,13 @@ inbox_response(struct agent_remote_ctx *rc, agent *a,
 	       const struct proto_env *env, bool error)
 {
 	struct proto_reader rd;
-	struct agent_req *req, **pp;
 	struct agent_remote_info *ri;
+	struct agent_req *req;
 	void *payload = NULL;
 	int err = 0;
 
-	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
-		if ((uint64_t)(*pp)->id == env->corr)
-			break;
-	req = *pp;
+	/* found and taken off the table in one scan */
+	req = agent__remote_take(rc, env->corr);
 	if (!req) {
 		agent__log(a, 7, "inbox: response %llu matches no request "
 			   "(late or unknown), dropped",
@@ -483,8 +481,7 @@ inbox_response(struct agent_remote_ctx *rc, agent *a,
 			}
 		}
 	}
-	/* agent__req_deliver -> req_abandon unlinks it from the table */
-	agent__req_deliver(req, err, payload, ri);
+	agent__remote_deliver(rc, req, err, payload, ri);
 }
 
 static bool

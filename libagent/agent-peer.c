@@ -955,9 +955,7 @@ agent__request_remote(agent *self, const char *name,
 		r = (int)id;
 		goto fail;
 	}
-	req->remote = true;
-	req->next_remote = rc->pending;
-	rc->pending = req;
+	agent__remote_pending_add(rc, req);
 	req->n_ref++;
 	rq.kind = type->name;
 	rq.kind_len = strlen(type->name);
@@ -999,6 +997,42 @@ agent_request_remote(agent *self, const char *name,
 }
 
 void
+agent__remote_pending_add(struct agent_remote_ctx *rc, struct agent_req *req)
+{
+	req->remote = true;
+	req->next_remote = rc->pending;
+	rc->pending = req;
+}
+
+struct agent_req *
+agent__remote_take(struct agent_remote_ctx *rc, uint64_t corr)
+{
+	struct agent_req **pp, *r;
+
+	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
+		if ((uint64_t)(*pp)->id == corr)
+			break;
+	r = *pp;
+	if (r) {
+		*pp = r->next_remote;
+		r->next_remote = NULL;
+	}
+	return r;
+}
+
+void
+agent__remote_deliver(struct agent_remote_ctx *rc, struct agent_req *req,
+		      int err, void *payload, struct agent_remote_info *ri)
+{
+	/* agent__req_deliver -> agent__req_abandon -> agent__remote_cancel,
+	 * which need not look for it: it is off the table already */
+	rc->taken = req;
+	agent__req_deliver(req, err, payload, ri);
+	rc->taken = NULL;
+}
+
+/* r is done (answered, timed out, withdrawn): off the table */
+void
 agent__remote_cancel(agent_loop *l, struct agent_req *r)
 {
 	struct agent_remote_ctx *rc = l->remote;
@@ -1006,6 +1040,10 @@ agent__remote_cancel(agent_loop *l, struct agent_req *r)
 
 	if (!rc)
 		return;
+	if (r == rc->taken) {
+		rc->taken = NULL;
+		return;
+	}
 	for (pp = &rc->pending; *pp; pp = &(*pp)->next_remote)
 		if (*pp == r) {
 			*pp = r->next_remote;

@@ -92,6 +92,7 @@ struct agent_remote_ctx {
 	struct peer *dirty;        /* peers with a pending batch */
 	struct pool *pools;
 	struct agent_req *pending; /* remote requests by corr (= id) */
+	struct agent_req *taken;   /* off `pending`, being delivered */
 	struct agent_remote_stats stats;
 	struct host_ctx *host;     /* NAME@HOST destinations (agent-host.c) */
 
@@ -163,6 +164,17 @@ int agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name,
 /* queue one EVENT envelope for url (see send_env) */
 int agent__send_event(struct agent_remote_ctx *rc, const char *url,
 		      const char *kind, const void *body, size_t len);
+/* rc->pending, the remote requests waiting for their response: add one
+ * (agent__request_remote), take the one of a response off it in the
+ * same scan that finds it (NULL: none), and complete a taken one with
+ * agent__req_deliver (its unlinking then scans nothing) */
+void agent__remote_pending_add(struct agent_remote_ctx *rc,
+			       struct agent_req *req);
+struct agent_req *agent__remote_take(struct agent_remote_ctx *rc,
+				     uint64_t corr);
+void agent__remote_deliver(struct agent_remote_ctx *rc, struct agent_req *req,
+			   int err, void *payload,
+			   struct agent_remote_info *ri);
 /* close every destination socket (the last batches leave first) and
  * forget the pools */
 void agent__peers_free(struct agent_remote_ctx *rc);

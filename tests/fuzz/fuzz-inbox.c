@@ -279,9 +279,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(agent__request_new(a, &q_type, 60 * AGENT_USEC_PER_SEC,
 					 (uint64_t)i, NULL, &req) > 0);
 		req->id = i;
-		req->remote = true;
-		req->next_remote = rc->pending;
-		rc->pending = req;
+		agent__remote_pending_add(rc, req);
 	}
 	CHECK(agent_publish(a, "temp", "\x92\x01\x02", 3) == 0);
 
