@@ -361,24 +361,65 @@ peer_mark_dirty(struct agent_remote_ctx *rc, struct peer *p)
 	}
 }
 
+/* One envelope for a peer's batch: packed there (pack(arg) with type and
+ * corr), or already encoded (bytes: one whole envelope, len bytes). */
+struct env_src {
+	uint32_t type;
+	uint64_t corr;
+	int (*pack)(msgpack_packer *, const void *);
+	const void *arg;
+	const void *bytes;
+	size_t len;
+};
+
+/* agent__batch_append for p's batch, for either kind of env_src: 0,
+ * -EAGAIN (full), -EMSGSIZE (it does not fit PROTO_MSG_MAX), -ENOMEM... */
+static int
+peer_append(struct agent_remote_ctx *rc, struct peer *p,
+	    const struct env_src *e)
+{
+	bool fresh = false;
+
+	if (!e->bytes)
+		return agent__batch_append(rc, &p->batch, &p->batch_n, e->type,
+					   e->corr, e->pack, e->arg);
+	if (batch_full(p))
+		return -EAGAIN;
+	if (e->len > PROTO_MSG_MAX ||
+	    (p->batch && nng_msg_len(p->batch) > PROTO_MSG_MAX - e->len))
+		return -EMSGSIZE;
+	if (!p->batch) {
+		if (nng_msg_alloc(&p->batch, 0) != 0) {
+			p->batch = NULL;
+			return -ENOMEM;
+		}
+		fresh = true;
+	}
+	if (nng_msg_append(p->batch, e->bytes, e->len) != 0) {
+		if (fresh) {
+			nng_msg_free(p->batch);
+			p->batch = NULL;
+		}
+		return -ENOMEM;
+	}
+	p->batch_n++;
+	return 0;
+}
+
 /*
- * Append one envelope (type, corr, payload packed by pack(arg)) to the
- * batch for url. Returns 0 once it is queued (it leaves at the next flush,
- * in order), -EAGAIN when the destination does not take more now (its
- * batch is full and nng's buffer too), -ECONNREFUSED when nobody listens,
- * -EMSGSIZE, -ENOMEM. Every failure counts as a drop. A NAME@HOST
- * destination not resolved yet (a stand-in URL) queues in agent-host.c.
+ * Append one envelope (e) to the batch for url. Returns 0 once it is
+ * queued (it leaves at the next flush, in order), -EAGAIN when the
+ * destination does not take more now (its batch is full and nng's buffer
+ * too), -ECONNREFUSED when nobody listens, -EMSGSIZE, -ENOMEM. Every
+ * failure counts as a drop.
  */
 static int
-send_env(struct agent_remote_ctx *rc, const char *url, uint32_t type,
-	 uint64_t corr, int (*pack)(msgpack_packer *, const void *),
-	 const void *arg)
+peer_queue(struct agent_remote_ctx *rc, const char *url,
+	   const struct env_src *e)
 {
 	struct peer *p = NULL;
 	int r, tries = 0;
 
-	if (agent__url_is_host(url))
-		return agent__host_queue(rc, url, type, corr, pack, arg);
 	r = peer_get(rc, url, &p);
 	if (r < 0)
 		goto drop;
@@ -387,8 +428,7 @@ again:
 		r = -EAGAIN;
 		goto drop;
 	}
-	r = agent__batch_append(rc, &p->batch, &p->batch_n, type, corr, pack,
-				arg);
+	r = peer_append(rc, p, e);
 	if (r == -EMSGSIZE && p->batch_n > 0 && tries++ == 0) {
 		/* too big to join this batch: send it, start a new one */
 		if (peer_flush(p) == -EAGAIN) {
@@ -407,6 +447,35 @@ again:
 drop:
 	rc->stats.dropped++;
 	return r;
+}
+
+/*
+ * peer_queue for an envelope packed into the batch (type, corr, payload
+ * packed by pack(arg)). A NAME@HOST destination not resolved yet (a
+ * stand-in URL) queues in agent-host.c.
+ */
+static int
+send_env(struct agent_remote_ctx *rc, const char *url, uint32_t type,
+	 uint64_t corr, int (*pack)(msgpack_packer *, const void *),
+	 const void *arg)
+{
+	struct env_src e = { .type = type, .corr = corr, .pack = pack,
+			     .arg = arg };
+
+	if (agent__url_is_host(url))
+		return agent__host_queue(rc, url, type, corr, pack, arg);
+	return peer_queue(rc, url, &e);
+}
+
+int
+agent__send_encoded(struct agent_remote_ctx *rc, const char *url,
+		    const void *env, size_t len)
+{
+	struct env_src e = { .bytes = env, .len = len };
+
+	if (!env || len == 0 || agent__url_is_host(url))
+		return -EINVAL;
+	return peer_queue(rc, url, &e);
 }
 
 /* nng thread: count, flag and wake the loop, nothing else */
@@ -739,6 +808,19 @@ agent__send_event(struct agent_remote_ctx *rc, const char *url, const char *kind
 	};
 
 	return send_env(rc, url, PROTO_MSG_EVENT, 0, pack_event, &ev);
+}
+
+int
+agent__encode_event(struct agent_remote_ctx *rc, const char *kind,
+		    const void *body, size_t len, nng_msg **ret)
+{
+	struct proto_event ev = {
+		.kind = kind, .kind_len = strlen(kind),
+		.body = body, .body_len = len,
+	};
+
+	return proto_build(PROTO_MSG_EVENT, 0, 0, rc->name, pack_event, &ev,
+			   ret);
 }
 
 _public_ int

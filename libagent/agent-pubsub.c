@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-host.h"
 #include "agent-remote.h"
 
 /*
@@ -96,16 +97,16 @@ agent__pubsub_catch_up(struct agent_remote_ctx *rc, const char *url)
 							 s->missed - 1);
 }
 
+/* The body of an agent.update of t into sb (initialised; the caller
+ * destroys it). */
 static int
-send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
-		   struct sub *s, bool snapshot, uint64_t missed)
+update_pack(const struct topic *t, bool snapshot, uint64_t missed,
+	    msgpack_sbuffer *sb)
 {
-	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int r;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 5);
 	r = proto_pack_cstr(&pk, t->name);
 	msgpack_pack_uint64(&pk, t->seq);
@@ -116,13 +117,43 @@ send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
 		msgpack_pack_false(&pk);
 	if (r >= 0)
 		r = proto_pack_raw(&pk, t->value, t->len);
-	if (r >= 0 && !sb.data)
+	if (r >= 0 && !sb->data)
 		r = -ENOMEM;
+	return r;
+}
+
+static int
+send_update_missed(struct agent_remote_ctx *rc, struct topic *t,
+		   struct sub *s, bool snapshot, uint64_t missed)
+{
+	msgpack_sbuffer sb;
+	int r;
+
+	msgpack_sbuffer_init(&sb);
+	r = update_pack(t, snapshot, missed, &sb);
 	if (r >= 0)
 		r = agent__send_event(rc, s->url, "agent.update", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	if (r == 0)
 		s->missed = 0;
+	return r;
+}
+
+/* The envelope of t's current update for a subscriber that missed
+ * nothing: the same bytes for each of them. */
+static int
+update_encode(struct agent_remote_ctx *rc, const struct topic *t,
+	      nng_msg **ret)
+{
+	msgpack_sbuffer sb;
+	int r;
+
+	msgpack_sbuffer_init(&sb);
+	r = update_pack(t, false, 0, &sb);
+	if (r >= 0)
+		r = agent__encode_event(rc, "agent.update", sb.data, sb.size,
+					ret);
+	msgpack_sbuffer_destroy(&sb);
 	return r;
 }
 
@@ -362,6 +393,8 @@ agent_publish(agent *self, const char *topic, const void *value, size_t len)
 	struct agent_remote_ctx *rc;
 	struct topic *t;
 	void *copy = NULL;
+	nng_msg *env = NULL;
+	bool enc_failed = false;
 	int n = 0, r;
 
 	if (!self || !topic || !*topic || strlen(topic) > PROTO_NAME_MAX)
@@ -385,11 +418,24 @@ agent_publish(agent *self, const char *topic, const void *value, size_t len)
 	t->len = copy ? len : 0;
 	t->seq++;
 	for (struct sub *s = t->subs; s; s = s->next) {
-		if (send_update(rc, t, s, false) < 0)
+		/* encoded once, when the first subscriber that missed nothing
+		 * needs it; one that missed updates gets its own count */
+		bool same = s->missed == 0 && !agent__url_is_host(s->url);
+
+		if (same && !env && !enc_failed)
+			enc_failed = update_encode(rc, t, &env) < 0;
+		if (same && env)
+			r = agent__send_encoded(rc, s->url, nng_msg_body(env),
+						nng_msg_len(env));
+		else
+			r = send_update(rc, t, s, false);
+		if (r < 0)
 			s->missed++; /* told with the next one that gets through */
 		else
 			n++;
 	}
+	if (env)
+		nng_msg_free(env);
 	return n;
 }
 

@@ -164,6 +164,18 @@ int agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name,
 /* queue one EVENT envelope for url (see send_env) */
 int agent__send_event(struct agent_remote_ctx *rc, const char *url,
 		      const char *kind, const void *body, size_t len);
+/* Queue env[0..len), one whole envelope already encoded (proto_build),
+ * for url, as send_env queues one it packs: for the same envelope to
+ * many destinations (agent_publish). -EINVAL for a NAME@HOST stand-in
+ * URL (not counted: pack it for agent__send_event instead); otherwise
+ * the returns and counters of agent__send_event. */
+int agent__send_encoded(struct agent_remote_ctx *rc, const char *url,
+			const void *env, size_t len);
+/* The EVENT envelope agent__send_event(rc, url, kind, body, len) queues,
+ * encoded once for agent__send_encoded: 0 with *ret (the caller owns it)
+ * or -errno. */
+int agent__encode_event(struct agent_remote_ctx *rc, const char *kind,
+			const void *body, size_t len, nng_msg **ret);
 /* rc->pending, the remote requests waiting for their response: add one
  * (agent__request_remote), take the one of a response off it in the
  * same scan that finds it (NULL: none), and complete a taken one with
