@@ -154,6 +154,17 @@ pid_alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# True if pid is a live child of the test shell. A tracked pid that the
+# test has already reaped (wait) may have been reused by anyone: pids
+# wrap within seconds on a busy machine (pid_max 32768).
+is_our_child() {
+	local ppid
+	pid_alive "$1" || return 1
+	ppid=$(sed -e 's/^.*) . \([0-9]*\) .*/\1/' "/proc/$1/stat" 2>/dev/null) ||
+		return 1
+	[ "$ppid" = "$$" ]
+}
+
 # Run a command with the test tag in its environment.
 tagged() {
 	AGENTD_TEST_TAG=$TAG "$@"
@@ -167,7 +178,8 @@ spawn_tagged() {
 	_LIB_TRACKED+=("$SPAWNED_PID")
 }
 
-# Remember a pid to kill at exit (for processes a test starts itself).
+# Remember a pid to kill at exit (for processes a test starts itself,
+# children of the test shell).
 track() {
 	_LIB_TRACKED+=("$@")
 }
@@ -425,7 +437,7 @@ _lib_cleanup() {
 		wait "$AGENTD_PID" 2>/dev/null
 	fi
 	for p in "${_LIB_TRACKED[@]}"; do
-		if pid_alive "$p"; then
+		if is_our_child "$p"; then
 			kill -KILL "$p" 2>/dev/null
 			wait "$p" 2>/dev/null
 		fi
