@@ -592,7 +592,10 @@ agent__peers_check_lost(struct agent_remote_ctx *rc)
  * instance, in turn, skipping an instance that does not take more (its
  * batch is full and nng's buffer too): the slowest instance is bypassed,
  * and when every instance is full the send fails with -EAGAIN. The
- * member list is re-read from the directory at most every POOL_REFRESH.
+ * member list is re-read from the directory at most every POOL_REFRESH,
+ * and so is the stat that tells a pool's unit (no NAME.sock) from an
+ * agent of its own: a unit that becomes a single agent gets its sends
+ * at most POOL_REFRESH later, as a new instance does.
  * No FIFO across a pool's instances (per instance, there is).
  */
 #define POOL_REFRESH	(500 * AGENT_USEC_PER_MSEC)
@@ -664,15 +667,24 @@ agent__peer_connected(struct agent_remote_ctx *rc, const char *url)
 	return p && atomic_load(&p->up) > 0;
 }
 
-static int
-pool_pick(struct agent_remote_ctx *rc, const char *name, char *buf,
-	  size_t size)
+static struct pool *
+pool_find(struct agent_remote_ctx *rc, const char *name)
 {
 	struct pool *p;
 
 	for (p = rc->pools; p; p = p->next)
 		if (strcmp(p->name, name) == 0)
-			break;
+			return p;
+	return NULL;
+}
+
+/* The next instance of the pool name (p: its pool, or NULL for a new
+ * one): 0 with its URL in buf, -ECONNREFUSED (no instance), -EAGAIN
+ * (none takes more now), -ENOMEM, -ENAMETOOLONG. */
+static int
+pool_pick(struct agent_remote_ctx *rc, struct pool *p, const char *name,
+	  char *buf, size_t size)
+{
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -741,10 +753,19 @@ agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 	if (n < 0 || (size_t)n >= size || (size_t)n - 6 > 107)
 		return -ENAMETOOLONG;
 	if (!strchr(name, '@') && !peer_find(rc, buf)) {
+		struct pool *p = pool_find(rc, name);
 		struct stat st;
+
+		/* the unit of a pool whose instances were read less than
+		 * POOL_REFRESH ago, after a stat that found no inbox of its
+		 * own: that answer holds as long as the member list does
+		 * (an inbox NAME.sock that appears since is used once the
+		 * pool is stale: the stat is made again then) */
+		if (p && p->n > 0 && agent__now() - p->refreshed <= POOL_REFRESH)
+			return pool_pick(rc, p, name, buf, size);
 		/* not an agent of its own: the unit of a pool? */
 		if (stat(buf + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
-			return pool_pick(rc, name, buf, size);
+			return pool_pick(rc, p, name, buf, size);
 	}
 	if ((size_t)n < sizeof(rc->last_url)) {
 		memcpy(rc->last_url, buf, (size_t)n + 1);

@@ -3,9 +3,10 @@
  * test-agent-remote.c - messages between agents of different loops over
  * their nng inboxes (the path two agent processes use under agentd):
  * events, requests with a msgpack body and their responses in FIFO order,
- * an error travelling back, an unknown kind, an unreachable name, and an
- * interruption from another thread. Two loops on two threads stand in for
- * two processes; each gets its own AGENTD_NAME when its inbox is set up.
+ * an error travelling back, an unknown kind, an unreachable name, an
+ * interruption from another thread, and sends to a pool's instances. Two
+ * loops on two threads stand in for two processes; each gets its own
+ * AGENTD_NAME when its inbox is set up.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -543,6 +544,144 @@ test_peer_cache_bounded(void **state)
 	close(hold);
 }
 
+/* ---- pools: NAME with no inbox of its own, instances NAME@N -------------- */
+
+/*
+ * "work" has two instances (work@1, work@2: raw pull0 inboxes): sends to
+ * "work" alternate between them. Then the unit gets an inbox of its own
+ * (work.sock): what tells a pool from an agent is cached with the pool's
+ * member list, so the sends reach work.sock, not at once but within the
+ * pool's refresh (bounded here by a 10 s deadline).
+ */
+#define POOL_SENDS	10
+
+static char pool_url[3][256]; /* work@1, work@2, work */
+static nng_socket pool_pull[3];
+static unsigned pool_stage, pool_fails;
+static bool pool_got[3];
+static struct timespec pool_deadline;
+
+static bool
+pool_recv(int i, nng_duration wait)
+{
+	nng_msg *m;
+
+	assert_int_equal(nng_socket_set_ms(pool_pull[i], NNG_OPT_RECVTIMEO,
+					   wait), 0);
+	if (nng_recvmsg(pool_pull[i], &m, 0) != 0)
+		return false;
+	nng_msg_free(m);
+	return true;
+}
+
+static bool
+pool_past_deadline(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > pool_deadline.tv_sec;
+}
+
+static agent_step
+pool_wake(agent *a, void *data, agent_msg *m)
+{
+	(void)a;
+	(void)data;
+	(void)m;
+	return agent_again();
+}
+
+static agent_step
+pool_repeat(agent *a, void *data)
+{
+	int r;
+
+	(void)data;
+	switch (pool_stage++) {
+	case 0:
+		for (uint64_t i = 0; i < POOL_SENDS; i++)
+			if (agent_send_remote(a, "work", &msg_hello, num(i)) != 0)
+				pool_fails++;
+		break; /* they leave when the loop polls */
+	case 1:
+		pool_got[0] = pool_recv(0, 5000);
+		pool_got[1] = pool_recv(1, 5000);
+		assert_int_equal(nng_listen(pool_pull[2], pool_url[2], NULL, 0),
+				 0);
+		clock_gettime(CLOCK_MONOTONIC, &pool_deadline);
+		pool_deadline.tv_sec += 10;
+		break;
+	default:
+		if (pool_recv(2, 0)) {
+			pool_got[2] = true;
+			return agent_done();
+		}
+		if (pool_past_deadline())
+			return agent_done();
+		if (agent_send_remote(a, "work", &msg_hello, num(99)) != 0)
+			pool_fails++;
+		break;
+	}
+	r = agent_await_sleep(a, 10 * AGENT_USEC_PER_MSEC, pool_wake);
+	return r < 0 ? agent_fail(r) : agent_wait();
+}
+
+static const struct agent_state pool_state = {
+	.name = "pool", .repeat = pool_repeat,
+};
+
+static agent_step
+pool_begin(agent *a)
+{
+	(void)a;
+	return agent_async(&pool_state, NULL);
+}
+
+static const struct agent_def pool_def = {
+	.name = "pooler", .begin = pool_begin,
+};
+
+static void
+test_pool_sends(void **state)
+{
+	char dir[] = "/tmp/la.XXXXXX";
+	char path[256];
+	agent *a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/inbox", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+	snprintf(pool_url[0], sizeof(pool_url[0]), "ipc://%s/inbox/work@1.sock",
+		 dir);
+	snprintf(pool_url[1], sizeof(pool_url[1]), "ipc://%s/inbox/work@2.sock",
+		 dir);
+	snprintf(pool_url[2], sizeof(pool_url[2]), "ipc://%s/inbox/work.sock",
+		 dir);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(nng_pull0_open(&pool_pull[i]), 0);
+	assert_int_equal(nng_listen(pool_pull[0], pool_url[0], NULL, 0), 0);
+	assert_int_equal(nng_listen(pool_pull[1], pool_url[1], NULL, 0), 0);
+
+	assert_int_equal(agent_new(&a, NULL, &pool_def, NULL), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_DONE);
+	agent_unref(a);
+	assert_int_equal(pool_fails, 0);
+	assert_true(pool_got[0]); /* round robin: both instances */
+	assert_true(pool_got[1]);
+	assert_true(pool_got[2]); /* the unit's own inbox, once it is there */
+
+	for (int i = 0; i < 3; i++) {
+		nng_close(pool_pull[i]);
+		(void)unlink(pool_url[i] + 6);
+	}
+	(void)rmdir(path);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
 int
 main(void)
 {
@@ -550,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_remote_events_requests),
 		cmocka_unit_test(test_remote_send_wait),
 		cmocka_unit_test(test_peer_cache_bounded),
+		cmocka_unit_test(test_pool_sends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
