@@ -26,13 +26,18 @@
 #    exit status (default 0).
 #  - ctl ARGS...: run agentctl (stdout in $OUT, stderr in $ERR, status in
 #    $RC; never fails by itself). ctl_ok / ctl_fails N run it and assert.
+#    ctl_bg FILE ARGS...: agentctl in the background (stdout in FILE,
+#    stderr in FILE.err, pid in $BG_PID, killed at exit if still there).
+#    last_log_is NAME LINE: true if NAME's last output line is LINE.
 #  - wait_until [-t SECONDS] CMD...: poll CMD every 20 ms until it succeeds,
 #    fail after the deadline ($WAIT_TIMEOUT, default 20 s).
 #  - wait_state NAME STATE..., agent_state NAME, agent_pid NAME,
-#    has_pid NAME, wait_pid_gone PID [SECONDS], pid_alive PID.
+#    has_pid NAME, runs_anew NAME OLD_PID, wait_pid_gone PID [SECONDS],
+#    pid_alive PID.
 #  - wait_agentd_exit (after `agentctl shutdown`; status in $RC).
 #  - json_eval JSON PYTHON-EXPR: the expression on the parsed JSON `j`,
-#    result in $JV (e.g. json_eval "$OUT" 'len(j)').
+#    result in $JV (e.g. json_eval "$OUT" 'len(j)'); json_check
+#    PYTHON-EXPR [MSG]: fail unless the expression on $OUT is True.
 #  - assert helpers: assert_eq, assert_ne, assert_match, assert_contains,
 #    assert_not_contains, assert_no_leftovers, fail, skip, pass, step.
 #  - Process accounting: every process agentd starts carries
@@ -315,6 +320,21 @@ ctl_fails() {
 	[ "$RC" = "$want" ] || fail "agentctl $* exited $RC, expected $want (stdout: $OUT; stderr: $ERR)"
 }
 
+# ctl_bg FILE ARGS...: agentctl ARGS in the background against $RT, stdout
+# in FILE, stderr in FILE.err; its pid in $BG_PID (tracked: killed at exit).
+ctl_bg() {
+	local f=$1
+	shift
+	"$AGENTCTL" --runtime-dir "$RT" "$@" >"$f" 2>"$f.err" &
+	BG_PID=$!
+	track "$BG_PID"
+}
+
+# last_log_is NAME LINE: true if `agentctl logs -n 1 NAME` is exactly LINE.
+last_log_is() {
+	"$AGENTCTL" --runtime-dir "$RT" logs -n 1 "$1" 2>/dev/null | grep -qx -- "$2"
+}
+
 # agent_field NAME COLUMN: a column of `agentctl status NAME` (plain output:
 # a header line, then NAME GROUP STATE PID UPTIME RESTARTS LAST-EXIT, "-"
 # for empty fields). COLUMN is 1-based. Prints nothing if unknown.
@@ -339,6 +359,14 @@ agent_pid() {
 # `wait_until test -n "$(agent_pid X)"`: that is evaluated only once).
 has_pid() {
 	[ -n "$(agent_pid "$1")" ]
+}
+
+# runs_anew NAME OLD_PID: true once NAME is running under a pid other
+# than OLD_PID (restarted).
+runs_anew() {
+	local p
+	p=$(agent_pid "$1")
+	[ -n "$p" ] && [ "$p" != "$2" ] && state_is "$1" running
 }
 
 # state_is NAME STATE...: true if NAME is in one of the states.
@@ -420,6 +448,13 @@ j = json.loads(sys.argv[1])
 r = eval(sys.argv[2], {"j": j, "len": len, "sorted": sorted})
 print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))
 ' "$1" "$2") || fail "json_eval: cannot evaluate '$2' on: $1"
+}
+
+# json_check EXPR [MSG]: evaluate a Python expression on $OUT (parsed as
+# JSON into j) and fail unless it is True.
+json_check() {
+	json_eval "$OUT" "$1"
+	[ "$JV" = true ] || fail "${2:-JSON check}: $1 is $JV on: $OUT"
 }
 
 # ---- cleanup ---------------------------------------------------------------

@@ -22,12 +22,8 @@ start_agentd "$UNITS"
 wait_state talk running
 wait_state mute running
 
-logs_has() {
-	"$AGENTCTL" --runtime-dir "$RT" logs -n 1 "$1" 2>/dev/null | grep -qx -- "$2"
-}
-
 step "the last 10 lines by default, stdout and stderr"
-wait_until logs_has talk oops
+wait_until last_log_is talk oops
 ctl_ok logs talk
 assert_eq "$(wc -l <<<"$OUT")" 10 "default -n"
 assert_eq "$(head -n 1 <<<"$OUT")" line4
@@ -51,9 +47,8 @@ json_eval "$(tail -n 1 <<<"$OUT")" '[j["line"], j["seq"]]'
 assert_eq "$JV" '["oops", 13]'
 
 step "-f follows a new line"
-"$AGENTCTL" --runtime-dir "$RT" logs -f -n 1 talk >"$T/f.out" 2>"$T/f.err" &
-FPID=$!
-track "$FPID"
+ctl_bg "$T/f.out" logs -f -n 1 talk
+FPID=$BG_PID
 wait_until grep -qx oops "$T/f.out"
 echo hello >"$T/in"
 wait_until grep -qx "got hello" "$T/f.out"
@@ -73,14 +68,13 @@ ctl_fails 2 logs -n x talk
 ctl_fails 2 logs
 
 step "logs -f ends with 3 when agentd goes away"
-"$AGENTCTL" --runtime-dir "$RT" logs -f -n 1 talk >"$T/g.out" 2>"$T/g.err" &
-FPID=$!
-track "$FPID"
+ctl_bg "$T/g.out" logs -f -n 1 talk
+FPID=$BG_PID
 echo last >"$T/in"
 wait_until grep -qx "got last" "$T/g.out"
 stop_agentd
 wait "$FPID"
 assert_eq "$?" 3 "logs -f after agentd exited"
-assert_contains "$(cat "$T/g.err")" "agentd went away"
+assert_contains "$(cat "$T/g.out.err")" "agentd went away"
 assert_no_leftovers
 pass

@@ -33,10 +33,8 @@ step "status: $N rows, as a table and as JSON"
 ctl_ok status
 assert_eq "$(($(wc -l <<<"$OUT") - 1))" "$N" "table rows"
 ctl_ok status --json
-json_eval "$OUT" 'len(j) == '"$N"' and len(set(a["pid"] for a in j)) == '"$N"
-assert_eq "$JV" true "$N distinct pids"
-json_eval "$OUT" 'sorted(int(a["name"].split("@")[1]) for a in j) == list(range(1, '"$N"' + 1))'
-assert_eq "$JV" true "instance names 1..$N"
+json_check 'len(j) == '"$N"' and len(set(a["pid"] for a in j)) == '"$N" "$N distinct pids"
+json_check 'sorted(int(a["name"].split("@")[1]) for a in j) == list(range(1, '"$N"' + 1))' "instance names 1..$N"
 
 step "globs over instance names"
 ctl_ok status --json 'many@1*'

@@ -48,13 +48,6 @@ UNIT
 
 start_agentd "$UNITS"
 
-# json_check EXPR [MSG]: evaluate a Python expression on $OUT (parsed as
-# JSON into j) and fail unless it is True.
-json_check() {
-	json_eval "$OUT" "$1"
-	[ "$JV" = true ] || fail "${2:-JSON check}: $1 is $JV on: $OUT"
-}
-
 step "wait until everything runs (agentctl wait)"
 ctl_ok --timeout 20s wait web db worker@1 worker@2
 ctl_ok --timeout 20s wait oneshot --state done,inactive
@@ -179,10 +172,7 @@ ctl_ok --timeout 20s wait extra
 assert_eq "$(agent_pid web)" "$pid_web" "untouched agents keep their pid"
 rm "$UNITS/extra.agent"
 ctl_ok reload
-extra_gone() {
-	! "$AGENTCTL" --runtime-dir "$RT" status extra >/dev/null 2>&1
-}
-wait_until extra_gone
+wait_until eval '[ -z "$(agent_state extra)" ]'
 write_unit broken.agent <<UNIT
 [Agent]
 NoSuchKey=1

@@ -40,9 +40,8 @@ wait_state churn running
 start_watch() {
 	local file=$1
 	shift
-	"$AGENTCTL" --runtime-dir "$RT" watch "$@" >"$file" 2>"$file.err" &
-	WPID=$!
-	track "$WPID"
+	ctl_bg "$file" watch "$@"
+	WPID=$BG_PID
 }
 
 # True once FILE has a line matching the ERE.
@@ -137,8 +136,8 @@ step "agentd going away ends a watch with 3"
 # may not be connected yet at the first try) has seen one.
 start_watch "$T/w3.txt" a
 restart_seen() {
-	"$AGENTCTL" --runtime-dir "$RT" restart a >/dev/null &&
-		file_has "$T/w3.txt" ' a starting -> running'
+	ctl restart a
+	[ "$RC" = 0 ] && file_has "$T/w3.txt" ' a starting -> running'
 }
 wait_until restart_seen
 assert_not_contains "$(cat "$T/w3.txt")" " #1 " "old events without --since"

@@ -45,15 +45,14 @@ step "stop a b; start a b: b waits for a's READY"
 ctl_ok stop a b
 rm "$T/go-a"
 : >"$REC"
-"$AGENTCTL" --runtime-dir "$RT" --timeout 60s start a b >"$T/start.out" 2>&1 &
-starter=$!
-track "$starter"
+ctl_bg "$T/start.out" --timeout 60s start a b
+starter=$BG_PID
 wait_until grep -qx "start a" "$REC"
 wait_state a starting
 assert_eq "$(agent_state b)" inactive "b while a is not ready"
 touch "$T/go-a"
 wait_state b running
-wait "$starter" || fail "agentctl start a b failed: $(cat "$T/start.out")"
+wait "$starter" || fail "agentctl start a b failed: $(cat "$T/start.out" "$T/start.out.err")"
 assert_eq "$(recorded start) / $(recorded ready)" "a b / a"
 assert_match "$(grep -n . "$REC" | tr '\n' ' ')" "^1:start a 2:ready a 3:start b $"
 

@@ -26,10 +26,7 @@ Environment=DATA=$T/data
 EOF2
 start_agentd "$UNITS"
 wait_state w running
-logs_last() {
-	"$AGENTCTL" --runtime-dir "$RT" logs -n 1 w 2>/dev/null | grep -qx -- "$1"
-}
-wait_until logs_last end
+wait_until last_log_is w end
 ctl_ok logs -n 1000 w
 printf '%s\n' "$OUT" >"$T/got"
 # 150 plain + 3 (5000 split) + 1 + end = 155, the rest NUL lines: 200 kept

@@ -7,9 +7,7 @@
 # with up to 128 batches still in nng's send buffer. nng 1.5.2 has no flush: libagent waits at exit
 # until its pipe has written everything nng took. Every event must reach
 # the sink, in order.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 N=${MSG_N:-100000}
 
 write_unit sink.agent <<UNIT
@@ -27,20 +25,11 @@ Restart=no
 UNIT
 start_agentd "$UNITS"
 
-sink_stat() {
-	ctl call sink stats
-	[ "$RC" = 0 ] || return 1
-	json_eval "$OUT" "j[$1]"
-}
-sink_has_all() {
-	sink_stat 0 && [ "$JV" = "$N" ]
-}
-
 step "a source that ends after its last send: all $N events arrive"
 ctl_ok --timeout 20s wait sink
 wait_until -t 120 state_is quick done failed
 assert_eq "$(agent_state quick)" done "the source ended cleanly"
-wait_until -t 10 sink_has_all
+wait_until -t 10 sink_has "$N"
 sink_stat 0; assert_eq "$JV" "$N" "events at the sink"
 sink_stat 1; assert_eq "$JV" 0 "sequence errors at the sink"
 stop_agentd

@@ -17,10 +17,7 @@
 # certificates; the name server's answers and errors byte by byte, and
 # malformed, oversized and non-SP input does not hurt agentd B; a bad
 # --listen is refused.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
-command -v openssl >/dev/null || skip "openssl not installed (test certificates)"
+. "$(dirname "$0")/common.sh"
 
 step "a bad --listen is refused"
 timeout 10 "$AGENTD" --units "$UNITS" --runtime-dir "$T/bad" --listen ipc:///tmp/x \
@@ -29,13 +26,7 @@ rc=$?
 [ "$rc" != 0 ] || fail "agentd accepted --listen ipc:///tmp/x"
 assert_contains "$(cat "$T/bad.log")" "--listen" "the error names the option"
 
-step "test certificates"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-	-addext "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1" \
-	-keyout "$T/key.pem" -out "$T/cert.pem" >"$T/openssl.log" 2>&1 ||
-	{ cat "$T/openssl.log" >&2; fail "openssl req"; }
-cat "$T/cert.pem" "$T/key.pem" >"$T/both.pem"
-chmod 600 "$T"/*.pem
+make_test_certs
 
 step "agentd B: the sink and the name server"
 write_unit sink.agent <<UNIT
@@ -81,8 +72,7 @@ SINK_PID=$(agent_pid sink)
 OLD_URLS=$(cat "$T/urls")
 
 step "agentd A in its own runtime directory: callers that use sink@127.0.0.1"
-RT2=$T/a
-mkdir -p "$RT2" "$T/units2"
+mkdir -p "$T/units2"
 cat >"$T/units2/tcpcaller.agent" <<UNIT
 [Agent]
 Type=agent
@@ -125,23 +115,8 @@ Type=agent
 ExecStart=$MSG_AGENT caller nosuch@127.0.0.1:$PORT
 Environment=AGENTD_LISTEN=tcp://127.0.0.1:0 MSG_ASK_TIMEOUT_MS=8000
 UNIT
-AGENTD_TEST_TAG=$TAG "$AGENTD" --units "$T/units2" --runtime-dir "$RT2" \
-	</dev/null >>"$T/agentd2.log" 2>&1 &
-AGENTD2_PID=$!
-track "$AGENTD2_PID"
-ctl2() {
-	local save=$RT
-	RT=$RT2
-	ctl "$@"
-	RT=$save
-}
+start_agentd2 "$T/units2"
 wait_until eval 'ctl2 --timeout 2s wait tcpcaller portcaller tlscaller nosuchcaller plaincaller poolcaller sub; [ "$RC" = 0 ]'
-
-ask2() {
-	ctl2 call "$1" ask
-	[ "$RC" = 0 ] || return 1
-	json_eval "$OUT" 'j[0]'
-}
 
 step "tcp: sink@127.0.0.1:$PORT answers with the sink's pid"
 wait_until ask2 tcpcaller
@@ -195,8 +170,7 @@ wait_until sub_saw 0
 ctl_ok call pub bump
 ctl_ok call pub bump
 wait_until sub_saw 2
-json_eval "$OUT" 'j[0] == 2 and j[3] == 0 and j[4] == 0'
-assert_eq "$JV" true "two updates, none missed, no error ($OUT)"
+json_check 'j[0] == 2 and j[3] == 0 and j[4] == 0' "two updates, none missed, no error"
 
 step "the name server speaks HOST_RESOLVE, and bad input gets an error, not a crash"
 # A req0 client by hand (SP over TCP: the 8-byte handshake, then 8-byte
@@ -289,8 +263,8 @@ pid_alive "$AGENTD_PID" || fail "agentd B died"
 
 step "restart the sink (new process, new port): the next request reaches it"
 ctl_ok --timeout 20s restart sink
-wait_until eval 'NEW_PID=$(agent_pid sink); [ -n "$NEW_PID" ] && [ "$NEW_PID" != "$SINK_PID" ]'
-ctl_ok --timeout 20s wait sink
+wait_until runs_anew sink "$SINK_PID"
+NEW_PID=$(agent_pid sink)
 wait_until eval '[ -s "$T/urls" ] && [ "$(cat "$T/urls")" != "$OLD_URLS" ]'
 echo "sink moved from $(echo $OLD_URLS) to $(cat "$T/urls" | tr '\n' ' ')" >&2
 ask_new() {
@@ -301,10 +275,7 @@ wait_until ask_new tlscaller
 wait_until ask_new portcaller
 
 step "stop both"
-kill -TERM "$AGENTD2_PID"
-wait_pid_gone "$AGENTD2_PID" 20 || fail "agentd A did not stop"
-wait "$AGENTD2_PID"
-assert_eq "$?" 0 "agentd A's exit status"
+stop_agentd2
 stop_agentd
 [ ! -e "$RT/listen" ] || fail "agentd B left $RT/listen behind"
 pass

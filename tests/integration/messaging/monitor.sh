@@ -6,9 +6,7 @@
 # restart with the new pid, a stop); RESOLVE gives a name's inbox, pid and
 # state, an unknown name is "unknown", and the unit of a pool resolves to
 # its running instances in turn.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 
 write_unit callee.agent <<UNIT
 [Agent]
@@ -45,7 +43,7 @@ wait_until seen_has "callee:running:$pid1"
 
 step "a restart: stopping, then running with the new pid, in order"
 ctl_ok restart callee
-wait_until eval '[ -n "$(agent_pid callee)" ] && [ "$(agent_pid callee)" != "$pid1" ] && state_is callee running'
+wait_until runs_anew callee "$pid1"
 pid2=$(agent_pid callee)
 wait_until seen_has "callee:running:$pid2"
 json_eval "$SEEN" "[s for s in j if s.startswith('callee:')]"

@@ -10,9 +10,7 @@
 # unknown sender and the answer is never sent. Without the table, 2 of 5
 # runs of these 400 calls lost an answer here (a race: it also made
 # messaging-host flaky); with it none did.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 
 write_unit sink.agent <<UNIT
 [Agent]

@@ -7,9 +7,7 @@
 # forwards to the sink and pauses its mailbox while the sink is full
 # (backpressure all the way up). Every item arrives exactly once, and
 # every instance of the pool took a share.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 N=${MSG_PIPE_N:-200000}
 
 write_unit sink.agent <<UNIT
@@ -34,18 +32,8 @@ UNIT
 
 start_agentd "$UNITS"
 
-# stats: [events, errors, received, dropped, malformed]
-sink_stat() {
-	ctl call sink stats
-	[ "$RC" = 0 ] || return 1
-	json_eval "$OUT" "j[$1]"
-}
-sink_has_all() {
-	sink_stat 0 && [ "$JV" -ge "$N" ]
-}
-
 step "$N items through 4 relays: each exactly once"
-wait_until -t 150 sink_has_all
+wait_until -t 150 sink_has "$N"
 sink_stat 0; assert_eq "$JV" "$N" "items at the sink"
 sink_stat 1; assert_eq "$JV" 0 "duplicates at the sink"
 sink_stat 3; assert_eq "$JV" 0 "drops at the sink"

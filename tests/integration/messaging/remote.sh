@@ -8,21 +8,9 @@
 # listens on tcp (tls) port 0 itself, so the answers travel back over the
 # network transport too. A caller without the CA cannot reach the TLS
 # inbox (the request times out).
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
+. "$(dirname "$0")/common.sh"
 
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
-command -v openssl >/dev/null || skip "openssl not installed (test certificates)"
-
-step "test certificates"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-	-addext "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1" \
-	-keyout "$T/key.pem" -out "$T/cert.pem" >"$T/openssl.log" 2>&1 ||
-	{ cat "$T/openssl.log" >&2; fail "openssl req"; }
-cat "$T/cert.pem" "$T/key.pem" >"$T/both.pem"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-	-keyout "$T/key2.pem" -out "$T/other-ca.pem" >>"$T/openssl.log" 2>&1 ||
-	fail "openssl req (other CA)"
-chmod 600 "$T"/*.pem
+make_test_certs other-ca
 
 write_unit sink.agent <<UNIT
 [Agent]
@@ -40,9 +28,7 @@ case "$TCP $TLS" in *:0\ *|*:0) fail "a :0 port was not replaced by the bound on
 echo "sink listens on $TCP and $TLS" >&2
 SINK_PID=$(agent_pid sink)
 
-step "a second agentd in its own runtime directory"
-RT2=$T/b
-mkdir -p "$RT2" "$T/units2"
+mkdir -p "$T/units2"
 cat >"$T/units2/tcpcaller.agent" <<UNIT
 [Agent]
 Type=agent
@@ -61,23 +47,8 @@ Type=agent
 ExecStart=$MSG_AGENT caller $TLS
 Environment=AGENTD_TLS_CA_FILE=$T/other-ca.pem
 UNIT
-AGENTD_TEST_TAG=$TAG "$AGENTD" --units "$T/units2" --runtime-dir "$RT2" \
-	</dev/null >>"$T/agentd2.log" 2>&1 &
-AGENTD2_PID=$!
-track "$AGENTD2_PID"
-ctl2() {
-	local save=$RT
-	RT=$RT2
-	ctl "$@"
-	RT=$save
-}
+start_agentd2 "$T/units2"
 wait_until eval 'ctl2 --timeout 2s wait tcpcaller tlscaller stranger; [ "$RC" = 0 ]'
-
-ask2() {
-	ctl2 call "$1" ask
-	[ "$RC" = 0 ] || return 1
-	json_eval "$OUT" 'j[0]'
-}
 
 step "tcp://: an agent of agentd B calls the sink of agentd A"
 wait_until ask2 tcpcaller
@@ -93,9 +64,6 @@ assert_eq "$RC" 1 "the stranger's request fails"
 echo "stranger: $ERR" >&2
 
 step "stop both"
-kill -TERM "$AGENTD2_PID"
-wait_pid_gone "$AGENTD2_PID" 20 || fail "agentd B did not stop"
-wait "$AGENTD2_PID"
-assert_eq "$?" 0 "agentd B's exit status"
+stop_agentd2
 stop_agentd
 pass

@@ -6,9 +6,7 @@
 # while the callee is stopped (agentctl stop, or SIGSTOP) the request ends
 # with an error after its timeout instead of hanging; after SIGCONT and
 # after a new start it is answered again.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 
 write_unit callee.agent <<UNIT
 [Agent]
@@ -21,26 +19,19 @@ Type=agent
 ExecStart=$MSG_AGENT caller callee
 UNIT
 
-# ask: the caller's answer (the callee's pid) in $JV; fails if it failed
-ask() {
-	ctl call caller ask
-	[ "$RC" = 0 ] || return 1
-	json_eval "$OUT" 'j[0]'
-}
-
 start_agentd "$UNITS"
 ctl_ok --timeout 20s wait callee caller
 
 step "the caller reaches the callee"
-ask || fail "ask: $ERR"
+ask caller || fail "ask: $ERR"
 pid1=$(agent_pid callee)
 assert_eq "$JV" "$pid1" "answer from the callee's process"
 
 step "the callee restarts: the caller's next request reaches the new process"
 ctl_ok restart callee
-wait_until eval '[ -n "$(agent_pid callee)" ] && [ "$(agent_pid callee)" != "$pid1" ] && state_is callee running'
+wait_until runs_anew callee "$pid1"
 pid2=$(agent_pid callee)
-wait_until ask
+wait_until ask caller
 assert_eq "$JV" "$pid2" "answer from the restarted process"
 
 step "callee stopped by SIGSTOP: the request times out, then works after SIGCONT"
@@ -48,7 +39,7 @@ kill -STOP "$pid2"
 ctl_fails 1 call caller ask
 assert_contains "$ERR" "imed out"
 kill -CONT "$pid2"
-wait_until ask
+wait_until ask caller
 assert_eq "$JV" "$pid2"
 
 step "callee stopped by agentctl: the request fails, a new start answers"
@@ -59,7 +50,7 @@ echo "error while the callee is down: $ERR" >&2
 ctl_ok start callee
 wait_state callee running
 pid3=$(agent_pid callee)
-wait_until ask
+wait_until ask caller
 assert_eq "$JV" "$pid3" "answer from the new process"
 
 stop_agentd

@@ -7,9 +7,7 @@
 # loop blocked) while the publisher bursts falls behind and is told how many
 # updates it missed (seq jumps by exactly that); the publisher forgets a
 # subscriber that agentd reports dead.
-. "${INTEGRATION_LIB:-$(dirname "$0")/../lib.sh}"
-
-[ -x "${MSG_AGENT:-}" ] || skip "msg-agent not built"
+. "$(dirname "$0")/common.sh"
 # more updates than the buffers between two processes hold (~40,000 here)
 BURST=${MSG_BURST:-150000}
 
