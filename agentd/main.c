@@ -61,7 +61,7 @@ signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 
 	switch (si->ssi_signo) {
 	case SIGCHLD:
-		process_reap_all(m);
+		process_sigchld(m);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -384,6 +384,7 @@ main(int argc, char **argv)
 	nameserver_close(&m);
 	registry_free();
 	notify_close(&m);
+	process_reap_all(&m); /* zombies kept for the dispatch pass */
 	/* should be empty; make sure nothing outlives us */
 	for (size_t i = 0; i < m.n_agents; i++)
 		if (m.agents[i]->pid > 0)

@@ -751,6 +751,91 @@ pid_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* ---- exited processes ------------------------------------------------- */
+
+/*
+ * Releasing an exited process (the waitid() that reaps it) is taken off
+ * the restart path. The exit of a multi-threaded process ends with its
+ * last thread in release_task(): that thread wakes us (SIGCHLD, pidfd) and
+ * only then flushes its own /proc dentries. The wakeup usually preempts it
+ * on its CPU, and a waitid() that reaps then flushes the leader's
+ * /proc/PID, whose shrink_dcache_parent() spins until that thread has
+ * finished, which it cannot do while we hold its CPU: we spun until the
+ * scheduler's tick took the CPU from us, 2-4 ms (perf: d_walk <
+ * shrink_dcache_parent < proc_invalidate_siblings_dcache < release_task <
+ * waitid), in a few per cent of the restarts of a libagent agent (its nng
+ * threads are named through /proc/self/task), and for half of agentd's
+ * CPU time in a stop of 1,000 of them.
+ *
+ * So an agent's exit is read with WNOWAIT and handled while its zombie
+ * stays here with its pidfd; the dispatch pass that follows (and spawns
+ * the restart) releases the zombies at its end, after a yield that lets
+ * exiting threads finish. A zombie keeps its pid: no new process takes it
+ * meanwhile.
+ */
+#define ZOMBIES_MAX 64 /* past it, release at once */
+
+struct zombie {
+	pid_t pid;
+	int pidfd;
+};
+
+static struct zombie zombies[ZOMBIES_MAX];
+static size_t n_zombies;
+
+static void
+let_exits_finish(void)
+{
+	(void)sched_yield();
+}
+
+static void
+zombie_release(struct zombie *z)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)z->pidfd, &si, WEXITED | WNOHANG) < 0 &&
+	    errno != ECHILD)
+		log_warn("%s: waitid pid %d", __func__, (int)z->pid);
+	z->pidfd = safe_close(z->pidfd);
+}
+
+/* The agent's main process, whose exit was read, is released later. */
+static void
+zombie_keep(struct agent *a)
+{
+	struct zombie z = { .pid = a->pid, .pidfd = a->pidfd };
+
+	a->pidfd = -1; /* ours now */
+	if (n_zombies == ZOMBIES_MAX) {
+		let_exits_finish();
+		zombie_release(&z);
+		return;
+	}
+	zombies[n_zombies++] = z;
+}
+
+/* Release the zombie that leads process group PGID, if we keep it: a
+ * zombie still counts as a member of its group. */
+static void
+zombie_release_pgid(pid_t pgid)
+{
+	for (size_t i = 0; i < n_zombies; i++)
+		if (zombies[i].pid == pgid) {
+			let_exits_finish();
+			zombie_release(&zombies[i]);
+			zombies[i] = zombies[--n_zombies];
+			return;
+		}
+}
+
+bool
+process_have_zombies(void)
+{
+	return n_zombies > 0;
+}
+
 /*
  * Does agentd have a child that is no agent's main process? Orphans are
  * re-parented to the subreaper's first live thread, the main thread, so
@@ -766,12 +851,14 @@ have_orphans(struct manager *m)
 	size_t n_known = 0, cap = 0;
 	char path[64];
 
-	known = malloc((m->n_agents + 1) * sizeof(pid_t));
+	known = malloc((m->n_agents + n_zombies + 1) * sizeof(pid_t));
 	if (!known)
 		return true;
 	for (size_t i = 0; i < m->n_agents; i++)
 		if (m->agents[i]->pid > 0)
 			known[n_known++] = m->agents[i]->pid;
+	for (size_t i = 0; i < n_zombies; i++)
+		known[n_known++] = zombies[i].pid;
 	qsort(known, n_known, sizeof(pid_t), pid_cmp);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	for (int pass = 0; pass < 2; pass++) {
@@ -880,8 +967,11 @@ process_tree_empty(struct agent *a)
 		if (cgroup_pids(a, pids, ELEMENTSOF(pids), &n) >= 0)
 			return n == 0;
 	}
-	if (a->pgid > 0 && kill(-a->pgid, 0) == 0)
-		return false;
+	if (a->pgid > 0) {
+		zombie_release_pgid(a->pgid);
+		if (kill(-a->pgid, 0) == 0)
+			return false;
+	}
 	if (a->cgroup)
 		return true;
 	/*
@@ -896,34 +986,15 @@ process_tree_empty(struct agent *a)
 
 /* ---- spawning ----------------------------------------------------------- */
 
-/*
- * Called before reaping, once per wakeup. The exit of a multi-threaded
- * process ends with its last thread in release_task(): that thread wakes
- * us (SIGCHLD, pidfd) and only then flushes its own /proc dentries. The
- * wakeup usually preempts it on its CPU, and our waitid() then flushes
- * the leader's /proc/PID, whose shrink_dcache_parent() spins until that
- * thread has finished, which it cannot do while we hold its CPU: we spun
- * until the scheduler's tick took the CPU from us, 2-4 ms (seen with perf:
- * d_walk < shrink_dcache_parent < proc_invalidate_siblings_dcache <
- * release_task < waitid, in a few per cent of the restarts of a libagent
- * agent, whose nng threads are named through /proc/self/task). Yielding
- * first lets it finish; with nothing else runnable it returns at once.
- */
-static void
-let_exits_finish(void)
-{
-	(void)sched_yield();
-}
-
 static int
 pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct agent *a = userdata;
 	siginfo_t si;
 
-	let_exits_finish();
 	memset(&si, 0, sizeof(si));
-	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0) {
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si,
+		   WEXITED | WNOHANG | WNOWAIT) < 0) {
 		if (errno == ECHILD) /* reaped by process_reap_all */
 			return 0;
 		log_warn("%s: waitid %s", __func__, a->name);
@@ -931,6 +1002,8 @@ pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if (si.si_pid == 0)
 		return 0;
+	a->pidfd_src = sd_event_source_disable_unref(a->pidfd_src);
+	zombie_keep(a);
 	agent_exited(a, &si);
 	return 0;
 }
@@ -1073,14 +1146,21 @@ out:
 }
 
 /*
- * SIGCHLD: reap whatever exited. An agent's main process goes through
- * agent_exited() (whichever of this and its pidfd comes first); anything
- * else is an orphan that was re-parented to us and is simply reaped.
+ * Reap whatever exited: the zombies kept above, and every other child. An
+ * agent's main process goes through agent_exited() (whichever of this and
+ * its pidfd comes first); anything else is an orphan that was re-parented
+ * to us and is simply reaped. Called on SIGCHLD (process_sigchld), at the
+ * end of a dispatch pass that has zombies to release, and at exit.
  */
 void
 process_reap_all(struct manager *m)
 {
-	let_exits_finish();
+	if (n_zombies > 0) {
+		let_exits_finish();
+		for (size_t i = 0; i < n_zombies; i++)
+			zombie_release(&zombies[i]);
+		n_zombies = 0;
+	}
 	for (;;) {
 		siginfo_t si;
 		struct agent *a;
@@ -1105,4 +1185,17 @@ process_reap_all(struct manager *m)
 			return;
 		log_debug("reaped orphan pid %d", (int)orphan);
 	}
+}
+
+/*
+ * SIGCHLD. While a dispatch pass is pending and zombies are kept, that
+ * pass reaps (after the restarts it spawns); both wake up together on an
+ * agent's exit.
+ */
+void
+process_sigchld(struct manager *m)
+{
+	if (n_zombies > 0 && manager_dispatch_pending(m))
+		return;
+	process_reap_all(m);
 }

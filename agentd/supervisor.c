@@ -1004,6 +1004,10 @@ dispatch_cb(sd_event_source *s, void *userdata)
 	}
 	control_check_pending(m);
 	manager_notify_status(m);
+	/* exits read in the meantime: released now, after the restarts
+	 * this pass spawned */
+	if (process_have_zombies())
+		process_reap_all(m);
 	return 0;
 }
 
@@ -1016,6 +1020,16 @@ manager_schedule_dispatch(struct manager *m)
 	r = sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_ONESHOT);
 	if (r < 0)
 		log_warnx("%s: %s", __func__, strerror(-r));
+}
+
+bool
+manager_dispatch_pending(struct manager *m)
+{
+	int state = SD_EVENT_OFF;
+
+	return m->dispatch_src &&
+	       sd_event_source_get_enabled(m->dispatch_src, &state) >= 0 &&
+	       state != SD_EVENT_OFF;
 }
 
 void

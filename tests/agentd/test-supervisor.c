@@ -68,6 +68,17 @@ process_release(struct agent *a)
 	a->linked = false;
 }
 
+bool
+process_have_zombies(void)
+{
+	return false;
+}
+
+void
+process_reap_all(struct manager *m)
+{
+}
+
 void
 cgroup_remove_agent(struct agent *a)
 {
