@@ -7,7 +7,8 @@
 [ "$(id -u)" = 0 ] || skip "needs root (User=nobody)"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 command -v systemd-notify >/dev/null || skip "no systemd-notify"
-: "${TEST_AGENT:=$BUILD_ROOT/tests/integration/agentctl/helpers/test-agent}"
+# TEST_AGENT and LINK_AGENT come from meson (agentd/meson.build); empty
+# when not built.
 
 # /tmp/a.XXXXXX is 0700 root: agentd makes its runtime dir ($RT = $T)
 # 0711, the scripts here are 0755. The agents built in the tree run as
@@ -18,7 +19,9 @@ nobody_can_run() {
 		/usr/bin/test -x "$1" 2>/dev/null
 }
 for v in LINK_AGENT TEST_AGENT; do
-	if [ -x "${!v}" ] && ! nobody_can_run "${!v}"; then
+	if [ ! -x "${!v}" ]; then
+		step "skipping the $v part: not built ($v='${!v}')"
+	elif ! nobody_can_run "${!v}"; then
 		step "skipping the $v part: nobody cannot execute ${!v}"
 		printf -v "$v" '%s' ""
 	fi
