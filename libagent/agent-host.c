@@ -450,19 +450,16 @@ int
 agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 		 size_t size)
 {
-	struct host_ctx *hc;
-	struct host_dest *hd, **pp;
+	struct host_ctx *hc = rc->host;
+	struct host_dest *hd = NULL, **pp;
 	int r;
 
-	hc = host_ctx_get(rc);
-	if (!hc)
-		return -ENOMEM;
-	if (hc->port_bad)
-		return -EINVAL;
-	for (pp = &hc->list; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->key, name) == 0)
+	/* a destination we have: its address was parsed when it was made */
+	for (pp = hc ? &hc->list : NULL; pp && *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, name) == 0) {
+			hd = *pp;
 			break;
-	hd = *pp;
+		}
 	if (hd) {
 		if (pp != &hc->list) { /* most recently used first */
 			*pp = hd->next;
@@ -474,6 +471,11 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 
 		r = agent__addr_parse(name, &addr);
 		if (r < 0 || !addr.host[0])
+			return -EINVAL;
+		hc = host_ctx_get(rc);
+		if (!hc)
+			return -ENOMEM;
+		if (hc->port_bad)
 			return -EINVAL;
 		if (hc->n >= HOST_DEST_MAX && (r = evict_one(hc)) < 0)
 			return r;

@@ -740,10 +740,10 @@ agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 	if (!name)
 		return -EINVAL;
 	if (!proto_name_is_valid(name, strlen(name))) {
-		struct agent_addr addr;
-
-		/* NAME@HOST[:PORT], NAME@N@HOST...: HOST's agentd knows it */
-		if (agent__addr_parse(name, &addr) == 0 && addr.host[0])
+		/* NAME@HOST[:PORT], NAME@N@HOST...: HOST's agentd knows it;
+		 * agent__host_dest parses it when it is not one of its
+		 * destinations already (-EINVAL for no address) */
+		if (strchr(name, '@'))
 			return agent__host_dest(rc, name, buf, size);
 		return -EINVAL;
 	}
