@@ -109,10 +109,11 @@ logs_emit(struct agent *a, char *line, size_t len)
 		*p = '?';
 	log_ring_push(&a->ring, line, len);
 	control_watch_kick(a->m);
-	if (a->m->journal)
-		sd_journal_send("MESSAGE=%.*s", (int)len, line, "AGENT=%s", a->name,
-				"PRIORITY=6", "SYSLOG_IDENTIFIER=%s", a->name, NULL);
-	else {
+	/* a journal that does not take it (journald stopped): stderr */
+	if (!a->m->journal ||
+	    sd_journal_send("MESSAGE=%.*s", (int)len, line, "AGENT=%s", a->name,
+			    "PRIORITY=6", "SYSLOG_IDENTIFIER=%s", a->name,
+			    NULL) < 0) {
 		fprintf(stderr, "%s: %.*s\n", a->name, (int)len, line);
 		fflush(stderr);
 	}
