@@ -54,16 +54,14 @@ JPID=$!
 track $JPID
 wait_until test -S "$JSOCK"
 
-talker=$(agent_script talker '
-echo "out-line-1"
-echo "err-line-1" >&2
-echo "out-line-2"
-exec sleep 1000')
-write_unit talker.agent <<EOF2
-[Agent]
-ExecStart=$talker
-Type=exec
-EOF2
+# talker NAME BODY: a Type=exec agent running the shell BODY, then sleeping.
+talker() {
+	printf '[Agent]\nExecStart=%s\nType=exec\n' \
+		"$(agent_script "$1" "$2
+exec sleep 1000")" | write_unit "$1.agent"
+}
+
+talker talker 'echo out-line-1; echo err-line-1 >&2; echo out-line-2'
 start_agentd "$UNITS"
 wait_state talker running
 
@@ -86,14 +84,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"MESSAGE=journal-test-quit\n", sys.argv[1])
 PY
 wait_pid_gone "$JPID"
-later=$(agent_script later '
-echo "after-journal"
-exec sleep 1000')
-write_unit later.agent <<EOF2
-[Agent]
-ExecStart=$later
-Type=exec
-EOF2
+talker later 'echo after-journal'
 ctl_ok reload
 wait_state later running
 wait_log '^later: after-journal$'
