@@ -1129,7 +1129,9 @@ process_spawn(struct agent *a, const char **ret_step)
 	a->pid = pid;
 	a->pgid = pid; /* setsid: it leads its own session and group */
 	a->pidfd = pidfd;
-	r = sd_event_add_io(m->event, &a->pidfd_src, pidfd, EPOLLIN, pidfd_cb, a);
+	/* edge-triggered: an exit is reported once (see link.c) */
+	r = sd_event_add_io(m->event, &a->pidfd_src, pidfd, EPOLLIN | EPOLLET,
+			    pidfd_cb, a);
 	if (r < 0) {
 		/* cannot watch it: do not keep it */
 		*ret_step = "watching its pidfd";
