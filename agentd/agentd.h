@@ -391,7 +391,7 @@ void notify_close(struct manager *m);
 /* logs.c */
 int logs_open_agent(struct agent *a);
 void logs_close_agent(struct agent *a);
-void logs_drain(struct agent *a);
+bool logs_drain(struct agent *a);
 void log_ring_free(struct log_ring *r);
 /* Sequence numbers of lines (from 1): the oldest kept line, and one past
  * the newest; the line seq (first <= seq < next). */

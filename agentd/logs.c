@@ -125,9 +125,10 @@ logs_emit(struct agent *a, char *line, size_t len)
  * LOG_LINE_MAX is split, not truncated: it comes out as several lines of
  * LOG_LINE_MAX bytes, the last one shorter (a full buffer is emitted when
  * one more byte of the same line arrives, so a line of exactly
- * LOG_LINE_MAX bytes stays one line).
+ * LOG_LINE_MAX bytes stays one line). Reads at most 16 x 8 KiB: true when
+ * that ran out (more may wait).
  */
-void
+bool
 logs_drain(struct agent *a)
 {
 	char buf[8192];
@@ -137,7 +138,7 @@ logs_drain(struct agent *a)
 		size_t start = 0;
 
 		if (n <= 0)
-			return;
+			return false;
 		while (start < (size_t)n) {
 			const char *nl = memchr(buf + start, '\n', (size_t)n - start);
 			size_t end = nl ? (size_t)(nl - buf) : (size_t)n;
@@ -163,12 +164,16 @@ logs_drain(struct agent *a)
 			}
 		}
 	}
+	return true; /* more may wait */
 }
 
+/* Edge-triggered, as links are (link.c: sd-event returns every ready
+ * level-triggered fd on every iteration); a drain cut short re-arms. */
 static int
 logs_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	logs_drain(userdata);
+	if (logs_drain(userdata))
+		(void)sd_event_source_set_io_events(s, EPOLLIN | EPOLLET);
 	return 0;
 }
 
@@ -190,7 +195,8 @@ logs_open_agent(struct agent *a)
 	a->log_r = fds[0];
 	a->log_w = fds[1];
 	(void)fd_set_nonblock(a->log_r, true);
-	r = sd_event_add_io(a->m->event, &a->log_src, a->log_r, EPOLLIN, logs_cb, a);
+	r = sd_event_add_io(a->m->event, &a->log_src, a->log_r,
+			    EPOLLIN | EPOLLET, logs_cb, a);
 	if (r < 0) {
 		logs_close_agent(a);
 		return r;

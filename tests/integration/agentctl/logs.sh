@@ -12,6 +12,19 @@ write_unit talk.agent <<UNIT
 Type=exec
 ExecStart=/bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line\$i; done; echo oops >&2; exec 3<>$T/in; while read -r l <&3; do echo "got \$l"; done'
 UNIT
+# burst: 30,000 lines (~300 KB) into a 1 MiB pipe at once, then silence.
+# agentd reads 128 KiB per wake-up; the rest must come without new output.
+cat >"$T/burst.py" <<'PY'
+import fcntl, os, time
+fcntl.fcntl(1, 1031, 1 << 20)  # F_SETPIPE_SZ
+os.write(1, b"".join(b"burst%d\n" % i for i in range(1, 30001)))
+time.sleep(1000)
+PY
+write_unit burst.agent <<UNIT
+[Agent]
+Type=exec
+ExecStart=$PYTHON $T/burst.py
+UNIT
 write_unit mute.agent <<UNIT
 [Agent]
 Type=exec
@@ -28,6 +41,13 @@ ctl_ok logs talk
 assert_eq "$(wc -l <<<"$OUT")" 10 "default -n"
 assert_eq "$(head -n 1 <<<"$OUT")" line4
 assert_eq "$(tail -n 1 <<<"$OUT")" oops
+
+step "a burst longer than one read: every line arrives, the last too"
+wait_state burst running
+wait_until last_log_is burst burst30000
+ctl_ok --json logs -n 1 burst
+json_eval "$OUT" '[j["line"], j["seq"]]'
+assert_eq "$JV" '["burst30000", 30000]'
 
 step "-n limits"
 ctl_ok logs -n 3 talk
