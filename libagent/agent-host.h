@@ -58,10 +58,12 @@ agent__url_is_host(const char *url)
 
 /* agent-host.c */
 /*
- * name is NAME@HOST... (agent__addr_parse found a host in it): buf gets
- * the inbox URL when it is known, else a stand-in for agent__host_queue.
- * 0, -EINVAL (bad address, bad $AGENTD_PORT), -ENAMETOOLONG, -ENOMEM,
- * -EAGAIN (HOST_DEST_MAX destinations, all busy resolving).
+ * name has an '@' and is no local name: a known destination is found by
+ * name, a new one is parsed (agent__addr_parse) and made. buf gets the
+ * inbox URL when it is known, else a stand-in for agent__host_queue.
+ * 0, -EINVAL (bad address or no host in it, bad $AGENTD_PORT),
+ * -ENAMETOOLONG, -ENOMEM, -EAGAIN (HOST_DEST_MAX destinations, all busy
+ * resolving).
  */
 int agent__host_dest(struct agent_remote_ctx *rc, const char *name,
 		     char *buf, size_t size);
