@@ -8,6 +8,7 @@
  * table of those pending and the responses we send back. NAME@HOST
  * destinations are resolved in agent-host.c and come back here as URLs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdatomic.h>
@@ -16,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <nng/nng.h>
@@ -1222,23 +1226,73 @@ out:
 }
 
 /*
- * At exit, before the sockets close: nng has no flush, so wait (at most
- * EXIT_DRAIN_USEC) until every batch nng took has been written by its
- * pipe, retrying batches nng could not take yet. Exact for a destination
- * reached by one connection all along (the per-pipe counters then cover
- * everything it was handed); one that reconnected or is not connected
- * gets the old short grace. What is still not written at the deadline is
- * reported (the process is ending: there is no counter left to read).
+ * Bytes this process wrote on its stream sockets (unix, tcp) that the
+ * other end has not read yet (SIOCOUTQ; for a unix socket the data stays
+ * charged to the sender until the receiver reads it). Sockets are found
+ * in /proc/self/fd: nng does not give its pipes' fds. -errno when /proc
+ * cannot be read.
  */
-#define EXIT_DRAIN_USEC	(1000 * 1000)
+static int
+stream_outq(uint64_t *ret)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	uint64_t total = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		int fd, type, dom, n;
+		socklen_t len = sizeof(int);
+		char *end;
+		long v = strtol(e->d_name, &end, 10);
+
+		if (*end || end == e->d_name || v < 0 || v > INT32_MAX ||
+		    (fd = (int)v) == dirfd(d))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+		    type != SOCK_STREAM)
+			continue; /* not a socket (ENOTSOCK), or no stream */
+		len = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0 ||
+		    (dom != AF_UNIX && dom != AF_INET && dom != AF_INET6))
+			continue;
+		if (ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0)
+			total += (uint64_t)n;
+	}
+	closedir(d);
+	*ret = total;
+	return 0;
+}
+
+/*
+ * At exit, before the sockets close: nng has no flush, so wait until every
+ * batch nng took has been written by its pipe (its per-pipe tx counters),
+ * retrying batches nng could not take yet, and then until the receivers
+ * have read what was written. The second wait matters: nng 1.5.2 closes a
+ * unix pipe as soon as poll says HUP, which the receiver's socket says as
+ * soon as we close ours, so whatever it had not read yet was lost (seen:
+ * a slow sink got 6,912 of 20,000 events). A receiver slower than us (or
+ * a loaded machine) may need longer than any fixed grace: the wait goes
+ * on while it makes progress, and ends EXIT_DRAIN_STALL_USEC after the
+ * last progress (a receiver that stopped reading) or at
+ * EXIT_DRAIN_MAX_USEC in all (a stop by agentd escalates to SIGTERM and
+ * SIGKILL anyway). A destination that reconnected or is not connected
+ * cannot be counted and gets a short grace. What is still not taken at
+ * the end is reported (the process is ending: there is no counter left).
+ */
+#define EXIT_DRAIN_STALL_USEC	(1000 * 1000)
+#define EXIT_DRAIN_MAX_USEC	(10 * 1000 * 1000)
 
 static void
 peers_drain(struct agent_remote_ctx *rc)
 {
-	uint64_t deadline = agent__now() + EXIT_DRAIN_USEC;
+	uint64_t start = agent__now(), progress_at = start;
+	uint64_t last_tx = 0, last_outq = UINT64_MAX, outq = 0;
 	unsigned waiting, unknown;
 
 	for (;;) {
+		uint64_t now, tx_all = 0;
 		nng_stat *all;
 
 		waiting = unknown = 0;
@@ -1247,6 +1301,8 @@ peers_drain(struct agent_remote_ctx *rc)
 			return;
 		}
 		for (struct peer *p = rc->peers; p; p = p->next) {
+			uint64_t tx;
+
 			if (p->batch && peer_flush(p) == -EAGAIN) {
 				waiting++;
 				continue;
@@ -1258,11 +1314,24 @@ peers_drain(struct agent_remote_ctx *rc)
 				unknown++;
 				continue;
 			}
-			if (proto_stat_pipes_tx(all, p->sock) < p->handed)
+			tx = proto_stat_pipes_tx(all, p->sock);
+			tx_all += tx;
+			if (tx < p->handed)
 				waiting++;
 		}
 		nng_stats_free(all);
-		if (!waiting || agent__now() >= deadline)
+		/* what the receivers still have to read: it shrinks as
+		 * they read, while nng waits for room to write more */
+		if (stream_outq(&outq) < 0)
+			outq = 0;
+		now = agent__now();
+		if (tx_all != last_tx || outq < last_outq)
+			progress_at = now;
+		last_tx = tx_all;
+		last_outq = outq;
+		if ((!waiting && outq == 0) ||
+		    now - progress_at >= EXIT_DRAIN_STALL_USEC ||
+		    now - start >= EXIT_DRAIN_MAX_USEC)
 			break;
 		nng_msleep(1);
 	}
@@ -1272,6 +1341,10 @@ peers_drain(struct agent_remote_ctx *rc)
 		agent__log(rc->inbox_agent, 4,
 			   "exit: %u destinations had not taken everything sent to them",
 			   waiting);
+	else if (outq)
+		agent__log(rc->inbox_agent, 4,
+			   "exit: %llu bytes sent were not read by their receivers",
+			   (unsigned long long)outq);
 }
 
 void
