@@ -17,32 +17,19 @@
 N=${MSG_N:-100000}
 N2=${MSG_N2:-10000}
 
-write_unit sink.agent <<UNIT
-[Agent]
-Type=agent
-ExecStart=$MSG_AGENT sink
-Environment=MSG_SINK_SLOW=200
-UNIT
-write_unit slow.agent <<UNIT
-[Agent]
-Type=agent
-ExecStart=$MSG_AGENT sink
-Environment=MSG_SINK_SLOW=5
-UNIT
-write_unit quick.agent <<UNIT
-[Agent]
-Type=agent
-ExecStart=$MSG_AGENT source sink $N 1 exit
-After=sink
-Restart=no
-UNIT
-write_unit quick2.agent <<UNIT
-[Agent]
-Type=agent
-ExecStart=$MSG_AGENT source slow $N2 2 exit
-After=slow
-Restart=no
-UNIT
+# sink_unit NAME SLOW / source_unit NAME SINK N ID
+sink_unit() {
+	printf '[Agent]\nType=agent\nExecStart=%s sink\nEnvironment=MSG_SINK_SLOW=%s\n' \
+		"$MSG_AGENT" "$2" | write_unit "$1.agent"
+}
+source_unit() {
+	printf '[Agent]\nType=agent\nExecStart=%s source %s %s %s exit\nAfter=%s\nRestart=no\n' \
+		"$MSG_AGENT" "$2" "$3" "$4" "$2" | write_unit "$1.agent"
+}
+sink_unit sink 200
+sink_unit slow 5
+source_unit quick sink "$N" 1
+source_unit quick2 slow "$N2" 2
 start_agentd "$UNITS"
 
 # all_arrive SINK N: the sink works through what its source left in the
