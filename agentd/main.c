@@ -375,6 +375,7 @@ main(int argc, char **argv)
 		log_warn_errno(r, "event loop");
 		r = 1;
 	}
+	process_reap_all(&m); /* zombies kept for a dispatch pass */
 
 	/* nng 1.5.2 can block for good in nng_close() when a client's
 	 * request races it (seen with a long-polling watcher): every agent
@@ -384,7 +385,6 @@ main(int argc, char **argv)
 	nameserver_close(&m);
 	registry_free();
 	notify_close(&m);
-	process_reap_all(&m); /* zombies kept for the dispatch pass */
 	/* should be empty; make sure nothing outlives us */
 	for (size_t i = 0; i < m.n_agents; i++)
 		if (m.agents[i]->pid > 0)

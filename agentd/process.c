@@ -916,7 +916,10 @@ process_kill_main(struct agent *a, int sig)
 	    errno != ESRCH)
 		log_warn("%s: %s: pidfd_send_signal %d, ignoring", __func__,
 			 a->name, sig);
-	if (a->pgid > 0)
+	/* its group: in cgroup mode only while the main process lives (the
+	 * cgroup holds the rest; a group whose members are all gone frees
+	 * its number for anyone's new session) */
+	if (a->pgid > 0 && (a->pid > 0 || !a->cgroup))
 		(void)kill(-a->pgid, sig);
 }
 
@@ -971,6 +974,8 @@ process_tree_empty(struct agent *a)
 		zombie_release_pgid(a->pgid);
 		if (kill(-a->pgid, 0) == 0)
 			return false;
+		if (errno == ESRCH)
+			a->pgid = 0; /* empty: its number may be anyone's next */
 	}
 	if (a->cgroup)
 		return true;
@@ -985,6 +990,16 @@ process_tree_empty(struct agent *a)
 }
 
 /* ---- spawning ----------------------------------------------------------- */
+
+/* An agent's main process exited, its status read with WNOWAIT into si:
+ * keep the zombie for the dispatch pass, handle the exit now. */
+static void
+main_exited(struct agent *a, siginfo_t *si)
+{
+	a->pidfd_src = sd_event_source_disable_unref(a->pidfd_src);
+	zombie_keep(a);
+	agent_exited(a, si);
+}
 
 static int
 pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -1002,9 +1017,7 @@ pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if (si.si_pid == 0)
 		return 0;
-	a->pidfd_src = sd_event_source_disable_unref(a->pidfd_src);
-	zombie_keep(a);
-	agent_exited(a, &si);
+	main_exited(a, &si);
 	return 0;
 }
 
@@ -1173,12 +1186,11 @@ process_reap_all(struct manager *m)
 			return;
 		a = manager_find_pid(m, si.si_pid);
 		if (a) {
-			memset(&si, 0, sizeof(si));
-			if (waitid((idtype_t)P_PIDFD, (id_t)a->pidfd, &si,
-				   WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-				return;
-			agent_exited(a, &si);
-			continue;
+			/* as its pidfd would have: the zombie is kept, and
+			 * P_ALL would give it again: the dispatch pass this
+			 * exit schedules goes on from here */
+			main_exited(a, &si);
+			return;
 		}
 		pid_t orphan = si.si_pid;
 

@@ -216,6 +216,13 @@ assert_no_leftovers() {
 	[ -z "${left// /}" ] || fail "processes left behind: $(describe_pids $left)"
 }
 
+# True when agentd has no zombie child: every exit it read was released.
+agentd_no_zombies() {
+	local st
+	st=$(ps --ppid "$AGENTD_PID" -o stat= 2>/dev/null)
+	! grep -q '^Z' <<<"$st"
+}
+
 # Wait (deadline in seconds) for a pid to be gone; 0 if it is.
 wait_pid_gone() {
 	local pid=$1 secs=${2:-$STOP_TIMEOUT} end

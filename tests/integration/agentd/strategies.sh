@@ -59,5 +59,7 @@ assert_eq "$(check one_for_all)" "abc" "restarted in one_for_all"
 step "rest_for_one: b and c restart, a keeps running"
 assert_eq "$(check rest_for_one)" "bc" "restarted in rest_for_one"
 assert_eq "$(agent_field one_for_all_a 6)" 1 "restart count of a sibling"
+step "every exit agentd read was released: no zombie child"
+wait_until agentd_no_zombies
 stop_agentd
 pass
