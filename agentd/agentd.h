@@ -317,7 +317,8 @@ struct manager {
 	char *cgroup_base;
 	bool cgroup_created;  /* we created cgroup_base and remove it */
 
-	bool journal;         /* agents' output goes to the journal */
+	int journal_fd;       /* agents' output to the journal (journal.c), or -1 */
+	uint64_t journal_lost; /* lines journald did not take since the last it took */
 	int null_fd;
 
 	struct agentd_event events[EVENT_RING_SIZE];
@@ -392,6 +393,10 @@ void notify_close(struct manager *m);
 int logs_open_agent(struct agent *a);
 void logs_close_agent(struct agent *a);
 bool logs_drain(struct agent *a);
+
+/* journal.c */
+int journal_open(void);
+int journal_send_line(int fd, const char *agent, const char *line, size_t len);
 void log_ring_free(struct log_ring *r);
 /* Sequence numbers of lines (from 1): the oldest kept line, and one past
  * the newest; the line seq (first <= seq < next). */

@@ -3,18 +3,19 @@
  * logs.c - each agent's stdout and stderr: one pipe per agent, created with
  * the agent and kept open across its restarts (agentd holds both ends), so
  * nothing written during a restart is lost. Lines go to the journal with
- * AGENT=NAME when journald is there, else to agentd's stderr prefixed with
- * the name; the last LOG_RING_LINES lines are kept for `agentctl logs`.
+ * AGENT=NAME when journald is there (journal.c: never waiting for it; a
+ * line it cannot take now is counted, and said once it takes lines
+ * again), else to agentd's stderr prefixed with the name; the last
+ * LOG_RING_LINES lines are kept for `agentctl logs`.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-
-#include <systemd/sd-journal.h>
 
 #include "agentd.h"
 #include "fd-util.h"
@@ -109,14 +110,27 @@ logs_emit(struct agent *a, char *line, size_t len)
 		*p = '?';
 	log_ring_push(&a->ring, line, len);
 	control_watch_kick(a->m);
-	/* a journal that does not take it (journald stopped): stderr */
-	if (!a->m->journal ||
-	    sd_journal_send("MESSAGE=%.*s", (int)len, line, "AGENT=%s", a->name,
-			    "PRIORITY=6", "SYSLOG_IDENTIFIER=%s", a->name,
-			    NULL) < 0) {
-		fprintf(stderr, "%s: %.*s\n", a->name, (int)len, line);
-		fflush(stderr);
+	if (a->m->journal_fd >= 0) {
+		struct manager *m = a->m;
+		int r = journal_send_line(m->journal_fd, a->name, line, len);
+
+		if (r == 0) {
+			if (m->journal_lost) {
+				log_warnx("journal: %" PRIu64 " lines of agents were not taken while journald was behind (agentctl logs keeps the last ones)",
+					  m->journal_lost);
+				m->journal_lost = 0;
+			}
+			return;
+		}
+		if (r == -EAGAIN || r == -ENOBUFS) {
+			/* journald is behind: we do not wait for it */
+			m->journal_lost++;
+			return;
+		}
+		/* no journald any more (ENOENT, ECONNREFUSED): stderr */
 	}
+	fprintf(stderr, "%s: %.*s\n", a->name, (int)len, line);
+	fflush(stderr);
 }
 
 /*

@@ -222,6 +222,7 @@ main(int argc, char **argv)
 	struct manager m = {
 		.notify_fd = -1,
 		.null_fd = -1,
+		.journal_fd = -1,
 		.exit_code = 0,
 	};
 	const char *units_dir = AGENTD_DEFAULT_UNITS_DIR;
@@ -332,7 +333,7 @@ main(int argc, char **argv)
 	m.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (m.null_fd < 0)
 		fatal("/dev/null");
-	m.journal = access("/run/systemd/journal/socket", W_OK) == 0;
+	m.journal_fd = journal_open(); /* -errno: no journal, stderr */
 	srandom((unsigned)(now_usec() ^ (usec_t)getpid()));
 
 	r = sd_event_default(&m.event);
@@ -396,6 +397,8 @@ main(int argc, char **argv)
 	sd_event_unref(m.event);
 	unit_set_free(m.units);
 	safe_close(m.null_fd);
+	if (m.journal_fd >= 0)
+		close(m.journal_fd);
 	{
 		char path[4096];
 

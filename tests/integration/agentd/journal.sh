@@ -1,11 +1,15 @@
 #!/bin/bash
 # Agents' output goes to the journal when there is one: a fake journald on
 # /run/systemd/journal/socket, in a private mount namespace (a tmpfs over
-# /run that nobody else sees), reads the native protocol's datagrams. Every
-# line an agent writes on stdout or stderr arrives as MESSAGE= with
-# AGENT=NAME, SYSLOG_IDENTIFIER=NAME and PRIORITY=6, none is printed on
-# agentd's stderr instead, and `agentctl logs` still has them. When the
-# journal stops answering, lines fall back to agentd's stderr.
+# /run that nobody else sees), reads the native protocol's datagrams.
+#  - Every line an agent writes on stdout or stderr arrives as MESSAGE=
+#    with AGENT=NAME, SYSLOG_IDENTIFIER=NAME and PRIORITY=6, none is
+#    printed on agentd's stderr instead, and `agentctl logs` has them.
+#  - A journald that stops reading does not stop agentd: an agent's 2,000
+#    lines all reach `agentctl logs` and agentd answers meanwhile; once
+#    journald reads again, agentd says how many lines it did not take.
+#  - A journald gone (nobody on the socket, then no socket at all): lines
+#    go to agentd's stderr.
 if [ -z "${AGENTD_TEST_JOURNAL_NS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 		echo "SKIP: needs root and unshare for a private /run"
@@ -18,15 +22,23 @@ mkdir -p /run/systemd/journal
 . "$(dirname "$0")/common.sh"
 
 JSOCK=/run/systemd/journal/socket
-"$PYTHON" - "$JSOCK" "$T/journal.log" <<'PY' &
+"$PYTHON" - "$JSOCK" "$T/journal.log" "$T/pause" <<'PY' &
 # The native protocol: FIELD=value lines, or FIELD\n<le64 size><value>\n
-# for values with a newline; one entry per datagram.
-import socket, struct, sys
+# for values with a newline; one entry per datagram. While the file
+# argv[3] exists, nothing is read (a journald that is behind).
+import os, socket, struct, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
+s.settimeout(0.02)
 with open(sys.argv[2], "a", buffering=1) as f:
     while True:
-        data = s.recv(65536)  # until told to quit (or killed at exit)
+        if os.path.exists(sys.argv[3]):
+            time.sleep(0.01)
+            continue
+        try:
+            data = s.recv(65536)  # until told to quit (or killed at exit)
+        except socket.timeout:
+            continue
         fields, i = {}, 0
         while i < len(data):
             nl = data.index(b"\n", i)
@@ -73,7 +85,23 @@ for l in out-line-1 err-line-1 out-line-2; do
 	grep -qxF "$l" <<<"$OUT" || fail "agentctl logs lacks $l: $OUT"
 done
 
-step "a journal that stops answering: lines go to agentd's stderr"
+step "a journald that stops reading: agentd goes on, and says what was lost"
+touch "$T/pause"
+talker flood 'i=0; while [ $i -lt 2000 ]; do i=$((i + 1)); echo flood-$i; done'
+ctl_ok reload
+wait_state flood running
+wait_until last_log_is flood flood-2000
+ctl_ok --timeout 2s status flood
+grep -q 'MESSAGE=flood-2000$' "$T/journal.log" &&
+	fail "the paused journald got the last line"
+rm "$T/pause"
+talker resumed 'echo after-resume'
+ctl_ok reload
+wait_until grep -qxF "AGENT=resumed SYSLOG_IDENTIFIER=resumed PRIORITY=6 MESSAGE=after-resume" \
+	"$T/journal.log"
+wait_log '^agentd: journal: [0-9]+ lines of agents were not taken while journald was behind'
+
+step "a journald that stops answering: lines go to agentd's stderr"
 "$PYTHON" - "$JSOCK" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -87,6 +115,13 @@ talker later 'echo after-journal'
 ctl_ok reload
 wait_state later running
 wait_log '^later: after-journal$'
+
+step "no journal socket at all any more: stderr too"
+rm -f "$JSOCK"
+talker gone 'echo after-socket-gone'
+ctl_ok reload
+wait_state gone running
+wait_log '^gone: after-socket-gone$'
 
 stop_agentd
 pass
