@@ -2,17 +2,20 @@
 # WatchdogSec=: an agent that stops pinging is killed and restarted; one
 # that keeps pinging (WATCHDOG=1, link HEARTBEAT) is left alone.
 #
-# The agents that ping have a short WatchdogSec (300ms) and are watched
-# across several of its periods: the pinger is observed, with the same pid
-# and no restart, until both agentd's uptime for it and the time since we
-# saw it running cover WD_PERIODS periods. Without its pings agentd would
-# have killed it in the first period (check: drop the WATCHDOG=1 line and
-# the test fails at once with "pinger was restarted").
+# The agents that ping have WatchdogSec=1s and are watched across several
+# of its periods: the pinger is observed, with the same pid and no restart,
+# until both agentd's uptime for it and the time since we saw it running
+# cover WD_PERIODS periods. Without its pings agentd would have killed it
+# in the first period (check: drop the WATCHDOG=1 line and the test fails
+# with "pinger was restarted"). It pings every 50 ms: 20 pings a period,
+# so a loaded machine does not make it miss one (300ms did, once in a
+# parallel run). silent has 300ms: it is restarted often.
 . "$(dirname "$0")/common.sh"
 command -v systemd-notify >/dev/null || skip "no systemd-notify"
 
-WD_MS=300
-WD_PERIODS=4
+WD_MS=1000
+WD_PERIODS=3
+SILENT_MS=300
 PINGS=$T/pings
 
 pinger=$(agent_script pinger '
@@ -36,7 +39,7 @@ write_unit silent.agent <<EOF2
 [Agent]
 ExecStart=$silent
 Type=notify
-WatchdogSec=${WD_MS}ms
+WatchdogSec=${SILENT_MS}ms
 RestartSec=0
 Group=wd
 EOF2
@@ -103,7 +106,7 @@ pinged=$(( $(pings) - pings0 ))
 
 # each of silent's runs lasts at least its watchdog period
 wait_until eval '[ "$(agent_field silent 6)" -ge 6 ]'
-assert_contains "$(cat "$T/agentd.log")" "silent: no watchdog ping within ${WD_MS}ms"
+assert_contains "$(cat "$T/agentd.log")" "silent: no watchdog ping within ${SILENT_MS}ms"
 for n in $watched; do
 	assert_eq "$(agent_field "$n" 6)" 0 "restarts of $n, which pings"
 	assert_eq "$(agent_pid "$n")" "${first_pid[$n]}" "pid of $n, which pings"
