@@ -11,7 +11,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <netdb.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
@@ -1226,43 +1229,122 @@ out:
 }
 
 /*
- * Bytes this process wrote on its stream sockets (unix, tcp) that the
- * other end has not read yet (SIOCOUTQ; for a unix socket the data stays
- * charged to the sender until the receiver reads it). Sockets are found
- * in /proc/self/fd: nng does not give its pipes' fds. -errno when /proc
- * cannot be read.
+ * The connections of our peers, for the exit drain: nng does not give its
+ * pipes' fds, so they are found once, in /proc/thread-self/fd, as the
+ * stream sockets whose other end is a peer's address (an ipc path, or
+ * tcp's IP:port), and remembered with their inode (a number closed and
+ * used again for something else is not asked).
  */
-static int
-stream_outq(uint64_t *ret)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	uint64_t total = 0;
+struct drain_fd {
+	int fd;
+	ino_t ino;
+};
 
+/* The peer address of a connected stream socket, as a URL's part after
+ * "://": a path, "IP:PORT" or "[IPv6]:PORT". */
+static bool
+sock_peer_str(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], serv[8];
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
+		size_t n = len - offsetof(struct sockaddr_un, sun_path);
+
+		if (len <= offsetof(struct sockaddr_un, sun_path) ||
+		    un->sun_path[0] == '\0' || n >= size)
+			return false;
+		memcpy(buf, un->sun_path, n);
+		buf[n] = '\0';
+		return true;
+	}
+	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+			sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return false;
+	return snprintf(buf, size, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+			host, serv) < (int)size;
+}
+
+static bool
+is_peer_addr(const struct agent_remote_ctx *rc, const char *addr)
+{
+	for (const struct peer *p = rc->peers; p; p = p->next) {
+		const char *sep = strstr(p->url, "://");
+
+		if (p->handed && sep && strcmp(sep + 3, addr) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Our peers' connections into *ret (malloc'ed, *ret_n of them). */
+static int
+drain_fds_find(const struct agent_remote_ctx *rc, struct drain_fd **ret,
+	       size_t *ret_n)
+{
+	DIR *d = opendir("/proc/thread-self/fd");
+	struct drain_fd *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+
+	*ret = NULL;
+	*ret_n = 0;
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		int fd, type, dom, n;
+		char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+		int fd, type;
 		socklen_t len = sizeof(int);
+		struct stat st;
 		char *end;
-		long v = strtol(e->d_name, &end, 10);
+		long l = strtol(e->d_name, &end, 10);
 
-		if (*end || end == e->d_name || v < 0 || v > INT32_MAX ||
-		    (fd = (int)v) == dirfd(d))
+		if (*end || end == e->d_name || l < 0 || l > INT32_MAX ||
+		    (fd = (int)l) == dirfd(d))
 			continue;
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-		    type != SOCK_STREAM)
-			continue; /* not a socket (ENOTSOCK), or no stream */
-		len = sizeof(int);
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0 ||
-		    (dom != AF_UNIX && dom != AF_INET && dom != AF_INET6))
+		    type != SOCK_STREAM || fstat(fd, &st) < 0 ||
+		    !sock_peer_str(fd, addr, sizeof(addr)) ||
+		    !is_peer_addr(rc, addr))
 			continue;
-		if (ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0)
-			total += (uint64_t)n;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct drain_fd *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = nc;
+		}
+		v[n++] = (struct drain_fd){ .fd = fd, .ino = st.st_ino };
 	}
 	closedir(d);
-	*ret = total;
+	*ret = v;
+	*ret_n = n;
 	return 0;
+}
+
+/* Bytes written on them that the other end has not read yet (SIOCOUTQ:
+ * a unix socket's data stays charged to the sender until it is read). */
+static uint64_t
+drain_fds_outq(const struct drain_fd *v, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		int q;
+
+		if (fstat(v[i].fd, &st) == 0 && st.st_ino == v[i].ino &&
+		    ioctl(v[i].fd, SIOCOUTQ, &q) == 0 && q > 0)
+			total += (uint64_t)q;
+	}
+	return total;
 }
 
 /*
@@ -1272,16 +1354,18 @@ stream_outq(uint64_t *ret)
  * have read what was written. The second wait matters: nng 1.5.2 closes a
  * unix pipe as soon as poll says HUP, which the receiver's socket says as
  * soon as we close ours, so whatever it had not read yet was lost (seen:
- * a slow sink got 6,912 of 20,000 events). A receiver slower than us (or
+ * a slow sink got 7,424 of 10,000 events). A receiver slower than us (or
  * a loaded machine) may need longer than any fixed grace: the wait goes
  * on while it makes progress, and ends EXIT_DRAIN_STALL_USEC after the
  * last progress (a receiver that stopped reading) or at
  * EXIT_DRAIN_MAX_USEC in all (a stop by agentd escalates to SIGTERM and
- * SIGKILL anyway). A destination that reconnected or is not connected
- * cannot be counted and gets a short grace. What is still not taken at
- * the end is reported (the process is ending: there is no counter left).
+ * SIGKILL anyway). Only our peers' connections count (drain_fds_find), and
+ * the polling backs off from 1 to 16 ms. A destination that reconnected
+ * or is not connected cannot be counted and gets a short grace. What is
+ * still not taken at the end is reported (the process is ending: there is
+ * no counter left).
  */
-#define EXIT_DRAIN_STALL_USEC	(1000 * 1000)
+#define EXIT_DRAIN_STALL_USEC	(2 * 1000 * 1000)
 #define EXIT_DRAIN_MAX_USEC	(10 * 1000 * 1000)
 
 static void
@@ -1289,8 +1373,11 @@ peers_drain(struct agent_remote_ctx *rc)
 {
 	uint64_t start = agent__now(), progress_at = start;
 	uint64_t last_tx = 0, last_outq = UINT64_MAX, outq = 0;
-	unsigned waiting, unknown;
+	struct drain_fd *fds = NULL;
+	size_t n_fds = 0;
+	unsigned waiting, unknown, pause_ms = 1;
 
+	(void)drain_fds_find(rc, &fds, &n_fds);
 	for (;;) {
 		uint64_t now, tx_all = 0;
 		nng_stat *all;
@@ -1298,7 +1385,7 @@ peers_drain(struct agent_remote_ctx *rc)
 		waiting = unknown = 0;
 		if (nng_stats_get(&all) != 0) {
 			nng_msleep(10);
-			return;
+			break;
 		}
 		for (struct peer *p = rc->peers; p; p = p->next) {
 			uint64_t tx;
@@ -1322,19 +1409,23 @@ peers_drain(struct agent_remote_ctx *rc)
 		nng_stats_free(all);
 		/* what the receivers still have to read: it shrinks as
 		 * they read, while nng waits for room to write more */
-		if (stream_outq(&outq) < 0)
-			outq = 0;
+		outq = drain_fds_outq(fds, n_fds);
 		now = agent__now();
-		if (tx_all != last_tx || outq < last_outq)
+		if (tx_all != last_tx || outq < last_outq) {
 			progress_at = now;
+			pause_ms = 1;
+		}
 		last_tx = tx_all;
 		last_outq = outq;
 		if ((!waiting && outq == 0) ||
 		    now - progress_at >= EXIT_DRAIN_STALL_USEC ||
 		    now - start >= EXIT_DRAIN_MAX_USEC)
 			break;
-		nng_msleep(1);
+		nng_msleep(pause_ms);
+		if (pause_ms < 16)
+			pause_ms *= 2;
 	}
+	free(fds);
 	if (unknown)
 		nng_msleep(10);
 	if (waiting)
