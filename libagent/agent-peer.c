@@ -625,10 +625,7 @@ agent__peers_check_lost(struct agent_remote_ctx *rc)
  * instance, in turn, skipping an instance that does not take more (its
  * batch is full and nng's buffer too): the slowest instance is bypassed,
  * and when every instance is full the send fails with -EAGAIN. The
- * member list is re-read from the directory at most every POOL_REFRESH,
- * and so is the stat that tells a pool's unit (no NAME.sock) from an
- * agent of its own: a unit that becomes a single agent gets its sends
- * at most POOL_REFRESH later, as a new instance does.
+ * member list is re-read from the directory at most every POOL_REFRESH.
  * No FIFO across a pool's instances (per instance, there is).
  */
 #define POOL_REFRESH	(500 * AGENT_USEC_PER_MSEC)
@@ -789,14 +786,9 @@ agent__inbox_url_of(struct agent_remote_ctx *rc, const char *name, char *buf,
 		struct pool *p = pool_find(rc, name);
 		struct stat st;
 
-		/* the unit of a pool whose instances were read less than
-		 * POOL_REFRESH ago, after a stat that found no inbox of its
-		 * own: that answer holds as long as the member list does
-		 * (an inbox NAME.sock that appears since is used once the
-		 * pool is stale: the stat is made again then) */
-		if (p && p->n > 0 && agent__now() - p->refreshed <= POOL_REFRESH)
-			return pool_pick(rc, p, name, buf, size);
-		/* not an agent of its own: the unit of a pool? */
+		/* not an agent of its own: the unit of a pool? Asked on
+		 * every send (a stat): a pool whose instances stopped
+		 * while NAME.sock appeared must not send to them */
 		if (stat(buf + 6, &st) < 0 || !S_ISSOCK(st.st_mode))
 			return pool_pick(rc, p, name, buf, size);
 	}
