@@ -172,7 +172,8 @@ ctl_ok --timeout 20s wait extra
 assert_eq "$(agent_pid web)" "$pid_web" "untouched agents keep their pid"
 rm "$UNITS/extra.agent"
 ctl_ok reload
-wait_until eval '[ -z "$(agent_state extra)" ]'
+# gone: agentd answers that it does not know it (not merely no answer)
+wait_until eval 'ctl status extra; [ "$RC" = 1 ] && [[ "$ERR" == *"no such agent: extra"* ]]'
 write_unit broken.agent <<UNIT
 [Agent]
 NoSuchKey=1

@@ -87,8 +87,8 @@ Restart=no
 UNIT
 ctl_ok reload
 ctl_ok start pushy
-# (the sink stays stalled for 30 s at most)
-wait_until -t 25 grep -q "pushy: source 4: -EAGAIN at seq" "$T/agentd.log"
+# (the sink stays stalled until $T/go exists)
+wait_until -t 60 grep -q "pushy: source 4: -EAGAIN at seq" "$T/agentd.log"
 at=$(sed -n 's/^pushy: source 4: -EAGAIN at seq \([0-9]*\)$/\1/p' "$T/agentd.log")
 step "first -EAGAIN at seq $at of $K"
 assert_eq "$(agent_state pushy)" running "the source waits while the sink is stalled"
