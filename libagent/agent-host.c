@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -452,6 +453,8 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 {
 	struct host_ctx *hc = rc->host;
 	struct host_dest *hd = NULL, **pp;
+	struct agent_addr addr;
+	char ns_url[PROTO_URL_MAX];
 	int r;
 
 	/* a destination we have: its address was parsed when it was made */
@@ -467,8 +470,6 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 			hc->list = hd;
 		}
 	} else {
-		struct agent_addr addr;
-
 		r = agent__addr_parse(name, &addr);
 		if (r < 0 || !addr.host[0])
 			return -EINVAL;
@@ -477,6 +478,19 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 			return -ENOMEM;
 		if (hc->port_bad)
 			return -EINVAL;
+		r = agent__addr_ns_url(&addr, hc->tls, hc->port, ns_url,
+				       sizeof(ns_url));
+		if (r < 0)
+			return r;
+		/* the same destination spelt another way (sink@h and
+		 * sink@h:7411, the host in other case): one destination,
+		 * one order, one slot */
+		for (hd = hc->list; hd; hd = hd->next)
+			if (strcmp(hd->addr.name, addr.name) == 0 &&
+			    strcasecmp(hd->ns_url, ns_url) == 0)
+				break;
+	}
+	if (!hd) {
 		if (hc->n >= HOST_DEST_MAX && (r = evict_one(hc)) < 0)
 			return r;
 		hd = calloc(1, sizeof(*hd));
@@ -486,12 +500,7 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 		hd->id = ++hc->next_id;
 		hd->addr = addr;
 		snprintf(hd->key, sizeof(hd->key), "%s", name);
-		r = agent__addr_ns_url(&addr, hc->tls, hc->port, hd->ns_url,
-				       sizeof(hd->ns_url));
-		if (r < 0) {
-			free(hd);
-			return r;
-		}
+		memcpy(hd->ns_url, ns_url, sizeof(hd->ns_url));
 		hd->next = hc->list;
 		hc->list = hd;
 		hc->n++;
