@@ -106,5 +106,8 @@ void agent__peer_close(struct agent_remote_ctx *rc, const char *url);
 void agent__peers_check_lost(struct agent_remote_ctx *rc);
 /* Has the peer of url a connection now? (false: no peer, or none yet) */
 int agent__peer_connected(struct agent_remote_ctx *rc, const char *url);
+/* The peer of url: -ENOENT (none: never sent to, or closed as idle),
+ * 1 with a connection now, 0 without. */
+int agent__peer_up(struct agent_remote_ctx *rc, const char *url);
 
 #endif

@@ -697,6 +697,16 @@ agent__peer_connected(struct agent_remote_ctx *rc, const char *url)
 	return p && atomic_load(&p->up) > 0;
 }
 
+int
+agent__peer_up(struct agent_remote_ctx *rc, const char *url)
+{
+	struct peer *p = peer_find(rc, url);
+
+	if (!p)
+		return -ENOENT;
+	return atomic_load(&p->up) > 0;
+}
+
 static struct pool *
 pool_find(struct agent_remote_ctx *rc, const char *name)
 {

@@ -24,7 +24,11 @@
  * counted for that subscriber and the count travels with the next update
  * that gets through, so a subscriber that falls behind learns how many
  * it missed (seq then jumps by missed + 1). Under agentd the publisher
- * monitors each subscriber: one that leaves running is forgotten.
+ * monitors each local subscriber: one that leaves running is forgotten.
+ * A subscriber on another host (a tcp or tls inbox) is watched through
+ * its connection, as Erlang's monitors see a node go: one we have had no
+ * connection to for SUB_GRACE (it died, its host is gone, or it never
+ * answered) is forgotten; if it lives, it subscribes again.
  *
  * Bounds (what remote input can make this process hold): a subscribe
  * beyond them is dropped and counted (`dropped`); one naming an inbox
@@ -38,12 +42,16 @@
 #define TOPICS_UNPUBLISHED_MAX	64   /* named only by subscribers */
 #define SUBS_PER_TOPIC_MAX	256  /* subscribers of one topic */
 #define SUBS_MAX		4096 /* subscriptions of a process */
+#define SUB_CHECK		(1 * AGENT_USEC_PER_SEC)
+#define SUB_GRACE		(5 * AGENT_USEC_PER_SEC)
 
 struct sub {
 	struct sub *next;
 	char name[PROTO_NAME_MAX + 1];
 	char url[PROTO_URL_MAX];
 	uint64_t missed;
+	bool remote;         /* not ipc: watched through its connection */
+	uint64_t down_since; /* no connection since (agent__now), or 0 */
 };
 
 struct topic {
@@ -195,7 +203,49 @@ sub_unlink(struct agent_remote_ctx *rc, struct topic *t, struct sub **pp)
 	*pp = s->next;
 	t->n_subs--;
 	rc->n_subs--;
+	if (s->remote)
+		rc->n_remote_subs--;
 	free(s);
+}
+
+/*
+ * Every SUB_CHECK while subscribers on other hosts exist: forget those we
+ * have had no connection to for SUB_GRACE. A subscriber whose peer was
+ * closed as idle (no peer at all) is not judged: the next update dials it.
+ */
+void
+agent__pubsub_check_fire(struct agent_tnode *n)
+{
+	struct agent_remote_ctx *rc =
+		container_of(n, struct agent_remote_ctx, sub_check);
+	uint64_t now = agent__now();
+
+	for (struct topic *t = rc->topics; t; t = t->next) {
+		struct sub **pp = &t->subs;
+
+		while (*pp) {
+			struct sub *s = *pp;
+			int up = s->remote ? agent__peer_up(rc, s->url) : 1;
+
+			if (up != 0)
+				s->down_since = 0;
+			else if (!s->down_since)
+				s->down_since = now;
+			if (s->down_since && now - s->down_since >= SUB_GRACE) {
+				agent__log(rc->inbox_agent, 6,
+					   "subscriber %s at %s unreachable for %u s: its subscription to '%s' ends",
+					   s->name, s->url,
+					   (unsigned)(SUB_GRACE / AGENT_USEC_PER_SEC),
+					   t->name);
+				sub_unlink(rc, t, pp);
+				continue;
+			}
+			pp = &s->next;
+		}
+	}
+	topics_prune(rc);
+	if (rc->n_remote_subs)
+		(void)agent__tnode_arm(rc->loop, &rc->sub_check, now + SUB_CHECK);
 }
 
 void
@@ -315,6 +365,13 @@ agent__pubsub_event(struct agent_remote_ctx *rc, agent *a, const struct proto_en
 			if (agent__url_is_ipc(s->url) &&
 			    proto_name_is_valid(s->name, strlen(s->name)))
 				(void)agent__link_monitor(rc, s->name, true);
+			else if (!agent__url_is_ipc(s->url)) {
+				s->remote = true;
+				if (rc->n_remote_subs++ == 0)
+					(void)agent__tnode_arm(rc->loop,
+							       &rc->sub_check,
+							       agent__now() + SUB_CHECK);
+			}
 		}
 		if (send_update(rc, t, s, true) < 0)
 			s->missed++;
@@ -502,10 +559,12 @@ agent_unsubscribe(agent *self, const char *publisher, const char *topic)
 void
 agent__pubsub_free(struct agent_remote_ctx *rc)
 {
+	agent__tnode_disarm(rc->loop, &rc->sub_check);
 	while (rc->topics) {
 		struct topic *t = rc->topics;
 		rc->topics = t->next;
 		topic_free(t);
 	}
 	rc->n_topics = rc->n_topics_unpublished = rc->n_subs = 0;
+	rc->n_remote_subs = 0;
 }

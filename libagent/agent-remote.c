@@ -43,6 +43,7 @@ agent__remote_get(agent_loop *l, agent *hint)
 		return NULL;
 	rc->loop = l;
 	agent__tnode_init(&rc->resume, agent__inbox_resume_fire);
+	agent__tnode_init(&rc->sub_check, agent__pubsub_check_fire);
 	e = getenv("AGENTD_NAME");
 	if (e && proto_name_is_valid(e, strlen(e)))
 		snprintf(rc->name, sizeof(rc->name), "%s", e);

@@ -96,8 +96,11 @@ struct agent_remote_ctx {
 	struct agent_remote_stats stats;
 	struct host_ctx *host;     /* NAME@HOST destinations (agent-host.c) */
 
-	/* subscriptions: topics this process publishes (agent-pubsub.c) */
+	/* subscriptions: topics this process publishes (agent-pubsub.c);
+	 * sub_check watches the subscribers on other hosts */
 	struct topic *topics;
+	struct agent_tnode sub_check;
+	unsigned n_remote_subs;
 
 	/* registry: RESOLVEs waiting for their reply, who gets PEER_STATEs
 	 * (agent-agentd.c) */
@@ -216,6 +219,7 @@ void agent__pubsub_catch_up(struct agent_remote_ctx *rc, const char *url);
 void agent__pubsub_drop_name(struct agent_remote_ctx *rc, const char *name,
 			     size_t len);
 void agent__pubsub_free(struct agent_remote_ctx *rc);
+void agent__pubsub_check_fire(struct agent_tnode *n);
 
 /* agent-agentd.c */
 int agent__link_open(agent *a, const char *fd_str);

@@ -108,6 +108,7 @@ cat >"$T/units2/sub.agent" <<UNIT
 Type=agent
 ExecStart=$MSG_AGENT sub pub@127.0.0.1:$PORT t
 Environment=AGENTD_LISTEN=tcp://127.0.0.1:0
+Restart=no
 UNIT
 cat >"$T/units2/nosuchcaller.agent" <<UNIT
 [Agent]
@@ -273,6 +274,18 @@ ask_new() {
 wait_until ask_new tcpcaller
 wait_until ask_new tlscaller
 wait_until ask_new portcaller
+
+step "a subscriber on the other host that dies is forgotten by the publisher"
+ctl_ok call pub subs
+json_check 'j[0] == 1' "pub's subscribers before"
+sub_pid=$(RT=$RT2 agent_pid sub)
+[ -n "$sub_pid" ] || fail "no pid for sub in agentd 2"
+kill -KILL "$sub_pid"
+pub_subs_are_0() {
+	ctl call pub subs
+	[ "$RC" = 0 ] && json_eval "$OUT" 'j[0] == 0' && [ "$JV" = true ]
+}
+wait_until pub_subs_are_0
 
 step "stop both"
 stop_agentd2
