@@ -1352,22 +1352,23 @@ drain_fds_outq(const struct drain_fd *v, size_t n)
 /*
  * At exit, before the sockets close: nng has no flush, so wait until every
  * batch nng took has been written by its pipe (its per-pipe tx counters),
- * retrying batches nng could not take yet, and then until the receivers
- * have read what was written. The second wait matters: nng 1.5.2 closes a
- * unix pipe as soon as poll says HUP, which the receiver's socket says as
- * soon as we close ours, so whatever it had not read yet was lost (seen:
- * a slow sink got 7,424 of 10,000 events). A receiver slower than us (or
- * a loaded machine) may need longer than any fixed grace: the wait goes
- * on while it makes progress, and ends EXIT_DRAIN_STALL_USEC after the
- * last progress (a receiver that stopped reading) or at
- * EXIT_DRAIN_MAX_USEC in all (a stop by agentd escalates to SIGTERM and
- * SIGKILL anyway). Only our peers' connections count (drain_fds_find), and
- * the polling backs off from 1 to 16 ms. A destination that reconnected
- * or is not connected cannot be counted and gets a short grace. What is
- * still not taken at the end is reported (the process is ending: there is
- * no counter left).
+ * retrying batches nng could not take yet. What a pipe wrote stays in the
+ * kernel for the receiver after we are gone; what nng still holds is lost.
+ * A receiver slower than us needs longer than any fixed grace (a 1 s one
+ * lost 2,560 of 10,000 events to a slow sink): nng writes only when the
+ * socket has room, and a unix socket has room again only once the
+ * receiver has read three quarters of what it holds, so nng's counters can
+ * stand still for seconds while the receiver reads. Progress is therefore
+ * also what the receivers read (SIOCOUTQ of our peers' connections,
+ * drain_fds_find). The wait ends EXIT_DRAIN_STALL_USEC after the last
+ * progress (a receiver that stopped reading) or at EXIT_DRAIN_MAX_USEC in
+ * all (a stop by agentd escalates to SIGTERM and SIGKILL anyway); polling
+ * backs off from 1 to 16 ms. A destination that reconnected or is not
+ * connected cannot be counted and gets a short grace. What is still not
+ * written at the end is reported (the process is ending: there is no
+ * counter left).
  */
-#define EXIT_DRAIN_STALL_USEC	(2 * 1000 * 1000)
+#define EXIT_DRAIN_STALL_USEC	(3 * 1000 * 1000)
 #define EXIT_DRAIN_MAX_USEC	(10 * 1000 * 1000)
 
 static void
@@ -1411,7 +1412,7 @@ peers_drain(struct agent_remote_ctx *rc)
 		nng_stats_free(all);
 		/* what the receivers still have to read: it shrinks as
 		 * they read, while nng waits for room to write more */
-		outq = drain_fds_outq(fds, n_fds);
+		outq = waiting ? drain_fds_outq(fds, n_fds) : 0;
 		now = agent__now();
 		if (tx_all != last_tx || outq < last_outq) {
 			progress_at = now;
@@ -1419,7 +1420,7 @@ peers_drain(struct agent_remote_ctx *rc)
 		}
 		last_tx = tx_all;
 		last_outq = outq;
-		if ((!waiting && outq == 0) ||
+		if (!waiting ||
 		    now - progress_at >= EXIT_DRAIN_STALL_USEC ||
 		    now - start >= EXIT_DRAIN_MAX_USEC)
 			break;
@@ -1434,10 +1435,6 @@ peers_drain(struct agent_remote_ctx *rc)
 		agent__log(rc->inbox_agent, 4,
 			   "exit: %u destinations had not taken everything sent to them",
 			   waiting);
-	else if (outq)
-		agent__log(rc->inbox_agent, 4,
-			   "exit: %llu bytes sent were not read by their receivers",
-			   (unsigned long long)outq);
 }
 
 void
