@@ -508,7 +508,7 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 	hd->used = agent__now();
 	if (hd->state == HD_READY &&
 	    hd->used - hd->resolved_at > HOST_RECHECK &&
-	    !agent__peer_connected(rc, hd->url)) {
+	    agent__peer_up(rc, hd->url) <= 0) {
 		/* told an inbox nobody answers at (its agent died before its
 		 * agentd noticed?): ask again, at most once a HOST_RECHECK */
 		agent__log(rc->inbox_agent, 7, "%s: no connection to %s, "

@@ -104,8 +104,6 @@ void agent__peer_close(struct agent_remote_ctx *rc, const char *url);
 /* Call agent__host_lost(rc, url) for each watched peer whose connection
  * dropped since the last call. */
 void agent__peers_check_lost(struct agent_remote_ctx *rc);
-/* Has the peer of url a connection now? (false: no peer, or none yet) */
-int agent__peer_connected(struct agent_remote_ctx *rc, const char *url);
 /* The peer of url: -ENOENT (none: never sent to, or closed as idle),
  * 1 with a connection now, 0 without. */
 int agent__peer_up(struct agent_remote_ctx *rc, const char *url);

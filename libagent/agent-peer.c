@@ -690,14 +690,6 @@ pool_refresh(struct agent_remote_ctx *rc, struct pool *p)
 
 
 int
-agent__peer_connected(struct agent_remote_ctx *rc, const char *url)
-{
-	struct peer *p = peer_find(rc, url);
-
-	return p && atomic_load(&p->up) > 0;
-}
-
-int
 agent__peer_up(struct agent_remote_ctx *rc, const char *url)
 {
 	struct peer *p = peer_find(rc, url);
