@@ -1370,9 +1370,9 @@ peers_drain(struct agent_remote_ctx *rc)
 	uint64_t last_tx = 0, last_outq = UINT64_MAX, outq = 0;
 	struct drain_fd *fds = NULL;
 	size_t n_fds = 0;
+	bool fds_found = false;
 	unsigned waiting, unknown, pause_ms = 1;
 
-	(void)drain_fds_find(rc, &fds, &n_fds);
 	for (;;) {
 		uint64_t now, tx_all = 0;
 		nng_stat *all;
@@ -1404,6 +1404,10 @@ peers_drain(struct agent_remote_ctx *rc)
 		nng_stats_free(all);
 		/* what the receivers still have to read: it shrinks as
 		 * they read, while nng waits for room to write more */
+		if (waiting && !fds_found) { /* only when there is a wait */
+			(void)drain_fds_find(rc, &fds, &n_fds);
+			fds_found = true;
+		}
 		outq = waiting ? drain_fds_outq(fds, n_fds) : 0;
 		now = agent__now();
 		if (tx_all != last_tx || outq < last_outq) {
