@@ -77,6 +77,8 @@ start_agentd2() {
 		</dev/null >>"$T/agentd2.log" 2>&1 &
 	AGENTD2_PID=$!
 	track "$AGENTD2_PID"
+	RT=$RT2 AGENTD_PID=$AGENTD2_PID _wait_agentd_answers ||
+		fail "agentd 2 did not answer on $RT2/control.sock within ${WAIT_TIMEOUT}s"
 }
 
 ctl2() {
@@ -87,14 +89,7 @@ ctl2() {
 }
 
 stop_agentd2() {
-	local rc
 	[ -n "$AGENTD2_PID" ] || fail "stop_agentd2: agentd 2 is not running"
-	step "SIGTERM agentd 2 ($AGENTD2_PID)"
-	kill -TERM "$AGENTD2_PID"
-	wait_pid_gone "$AGENTD2_PID" "$STOP_TIMEOUT" ||
-		fail "agentd 2 did not exit within ${STOP_TIMEOUT}s of SIGTERM ($(tail -n 5 "$T/agentd2.log"))"
-	wait "$AGENTD2_PID"
-	rc=$?
+	AGENTD_PID=$AGENTD2_PID stop_agentd
 	AGENTD2_PID=
-	assert_eq "$rc" 0 "agentd 2's exit status"
 }

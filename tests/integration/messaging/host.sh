@@ -117,7 +117,8 @@ ExecStart=$MSG_AGENT caller nosuch@127.0.0.1:$PORT
 Environment=AGENTD_LISTEN=tcp://127.0.0.1:0 MSG_ASK_TIMEOUT_MS=8000
 UNIT
 start_agentd2 "$T/units2"
-wait_until eval 'ctl2 --timeout 2s wait tcpcaller portcaller tlscaller nosuchcaller plaincaller poolcaller sub; [ "$RC" = 0 ]'
+ctl2 --timeout 20s wait tcpcaller portcaller tlscaller nosuchcaller plaincaller poolcaller sub
+[ "$RC" = 0 ] || fail "agentd 2's agents not running: $ERR"
 
 step "tcp: sink@127.0.0.1:$PORT answers with the sink's pid"
 wait_until ask2 tcpcaller

@@ -48,7 +48,8 @@ ExecStart=$MSG_AGENT caller $TLS
 Environment=AGENTD_TLS_CA_FILE=$T/other-ca.pem
 UNIT
 start_agentd2 "$T/units2"
-wait_until eval 'ctl2 --timeout 2s wait tcpcaller tlscaller stranger; [ "$RC" = 0 ]'
+ctl2 --timeout 20s wait tcpcaller tlscaller stranger
+[ "$RC" = 0 ] || fail "agentd 2's agents not running: $ERR"
 
 step "tcp://: an agent of agentd B calls the sink of agentd A"
 wait_until ask2 tcpcaller
