@@ -96,7 +96,7 @@ journal_send_line(int fd, const char *agent, const char *line, size_t len)
 	iov[n++] = iov_of(agent, alen);
 	iov[n++] = iov_of("\n", 1);
 	mh.msg_iovlen = n;
-	if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) /* a SOCK_NONBLOCK socket */
 		return -errno;
 	return 0;
 }

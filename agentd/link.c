@@ -18,7 +18,6 @@
  * stops at its budget re-arms the edge (link_watch) so nothing is left.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,15 +83,14 @@ link_out_flush(struct agent *a)
 
 		if (r == 0)
 			break;
-		if (r < 0)
+		if (r < 0) {
 			log_debug("%s: link: %s, dropping what waits", a->name,
 				  strerror(-r));
-		nng_msg_free(a->link_out[i]);
-		i++;
-		if (r < 0) {
-			while (i < a->link_out_n)
-				nng_msg_free(a->link_out[i++]);
+			link_out_clear(a);
+			link_watch(a, false);
+			return;
 		}
+		nng_msg_free(a->link_out[i++]);
 	}
 	memmove(a->link_out, a->link_out + i,
 		(a->link_out_n - i) * sizeof(*a->link_out));
@@ -401,18 +399,16 @@ link_prepare(struct agent *a, int *ret_child_fd)
 	int sv[2], size = LINK_SNDBUF, r;
 
 	link_release(a);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		       0, sv) < 0)
+	/* both ends block: agentd never waits on its end (every send and
+	 * recv is MSG_DONTWAIT), the agent's end bounds its sends with
+	 * SO_SNDTIMEO (libagent); the spawn clears the CLOEXEC of the
+	 * agent's end */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	/* the agent's end blocks (libagent bounds its sends with
-	 * SO_SNDTIMEO); the spawn clears its CLOEXEC */
-	r = fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
-	if (r >= 0)
-		r = sd_event_add_io(a->m->event, &a->link_src, sv[0],
-				    EPOLLIN | EPOLLET, link_io_cb, a);
+	r = sd_event_add_io(a->m->event, &a->link_src, sv[0],
+			    EPOLLIN | EPOLLET, link_io_cb, a);
 	if (r < 0) {
-		r = r == -1 ? -errno : r;
 		close(sv[0]);
 		close(sv[1]);
 		return r;

@@ -397,8 +397,7 @@ main(int argc, char **argv)
 	sd_event_unref(m.event);
 	unit_set_free(m.units);
 	safe_close(m.null_fd);
-	if (m.journal_fd >= 0)
-		close(m.journal_fd);
+	safe_close(m.journal_fd);
 	{
 		char path[4096];
 
