@@ -280,8 +280,8 @@ peer_received(struct agent_remote_ctx *rc, const struct proto_env *env,
 	}
 }
 
-static int
-pack_resolve(msgpack_packer *pk, const void *arg)
+int
+agent__pack_resolve(msgpack_packer *pk, const void *arg)
 {
 	return proto_resolve_pack(pk, arg);
 }
@@ -322,7 +322,7 @@ agent_resolve(agent *self, const char *name, uint64_t tag)
 	w->tag = tag;
 	q.name = name;
 	q.name_len = strlen(name);
-	r = link_send_corr(rc, PROTO_MSG_RESOLVE, w->corr, pack_resolve, &q);
+	r = link_send_corr(rc, PROTO_MSG_RESOLVE, w->corr, agent__pack_resolve, &q);
 	if (r < 0) {
 		free(w);
 		return r;

@@ -49,7 +49,6 @@ struct host_dest {
 	char ns_url[PROTO_URL_MAX];  /* the name server we ask */
 	nng_msg *pending;            /* envelopes waiting for the answer */
 	unsigned pending_n;
-	uint64_t used;               /* last send (agent__now) */
 	uint64_t resolved_at;        /* the last answer */
 
 	/* the resolution in flight (HD_RESOLVING) */
@@ -197,33 +196,19 @@ resolve_fail(struct host_dest *hd, const char *why)
 }
 
 static int
-pack_resolve(msgpack_packer *pk, const void *arg)
-{
-	return proto_resolve_pack(pk, arg);
-}
-
-static int
 resolve_start(struct host_dest *hd)
 {
 	struct agent_remote_ctx *rc = hd->hc->rc;
 	struct proto_resolve q = { .name = hd->addr.name,
 				   .name_len = strlen(hd->addr.name) };
-	struct proto_builder b;
 	nng_dialer d;
 	nng_msg *msg;
 	sigset_t old;
 	int rv, r;
 
-	r = proto_builder_begin(&b, PROTO_MSG_HOST_RESOLVE, 0,
-				hd->corr = hd->hc->next_corr++, rc->name);
-	if (r < 0)
-		return r;
-	r = pack_resolve(&b.pk, &q);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
+	hd->corr = hd->hc->next_corr++;
+	r = proto_build(PROTO_MSG_HOST_RESOLVE, 0, hd->corr, rc->name,
+			agent__pack_resolve, &q, &msg);
 	if (r < 0)
 		return r;
 	agent__block_signals(&old);
@@ -505,9 +490,8 @@ agent__host_dest(struct agent_remote_ctx *rc, const char *name, char *buf,
 		hc->list = hd;
 		hc->n++;
 	}
-	hd->used = agent__now();
 	if (hd->state == HD_READY &&
-	    hd->used - hd->resolved_at > HOST_RECHECK &&
+	    agent__now() - hd->resolved_at > HOST_RECHECK &&
 	    agent__peer_up(rc, hd->url) <= 0) {
 		/* told an inbox nobody answers at (its agent died before its
 		 * agentd noticed?): ask again, at most once a HOST_RECHECK */

@@ -230,6 +230,8 @@ int agent__link_monitor(struct agent_remote_ctx *rc, const char *name,
 /* EXIT_REPORT "aborted" from a process that leaves without its agent */
 void agent__link_report_aborted(struct agent_remote_ctx *rc);
 void agent__link_close(struct agent_remote_ctx *rc);
+/* proto_pack_fn of a struct proto_resolve (RESOLVE, HOST_RESOLVE) */
+int agent__pack_resolve(msgpack_packer *pk, const void *arg);
 
 /* agent-main.c */
 /* block the signals the loop handles (nng threads inherit the mask) */
