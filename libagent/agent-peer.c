@@ -379,32 +379,6 @@ struct env_src {
 	size_t len;
 };
 
-/*
- * Append buf[0..len) to m. nng 1.5 grows a message to the exact size on
- * every append (a new zeroed buffer and a copy: quadratic over a batch),
- * so reserve geometrically, as proto's builder does for what it packs.
- * The caller keeps the total within PROTO_MSG_MAX.
- */
-static int
-msg_append(nng_msg *m, const void *buf, size_t len)
-{
-	size_t need = nng_msg_len(m) + len;
-
-	if (need > nng_msg_capacity(m)) {
-		size_t cap = 2 * nng_msg_capacity(m);
-
-		if (cap < 256)
-			cap = 256;
-		if (cap < need)
-			cap = need;
-		if (cap > PROTO_MSG_MAX)
-			cap = need > PROTO_MSG_MAX ? need : PROTO_MSG_MAX;
-		if (nng_msg_reserve(m, cap) != 0)
-			return -ENOMEM;
-	}
-	return proto_errno_from_nng(nng_msg_append(m, buf, len));
-}
-
 /* agent__batch_append for p's batch, for either kind of env_src: 0,
  * -EAGAIN (full), -EMSGSIZE (it does not fit PROTO_MSG_MAX), -ENOMEM... */
 static int
@@ -428,7 +402,7 @@ peer_append(struct agent_remote_ctx *rc, struct peer *p,
 		}
 		fresh = true;
 	}
-	if (msg_append(p->batch, e->bytes, e->len) < 0) {
+	if (proto_msg_append(p->batch, e->bytes, e->len) < 0) {
 		if (fresh) {
 			nng_msg_free(p->batch);
 			p->batch = NULL;
@@ -559,8 +533,8 @@ agent__peer_adopt(struct agent_remote_ctx *rc, const char *url,
 		p->batch = batch;
 		p->batch_n = n;
 	} else {
-		r = proto_errno_from_nng(nng_msg_append(
-			p->batch, nng_msg_body(batch), nng_msg_len(batch)));
+		r = proto_msg_append(p->batch, nng_msg_body(batch),
+				     nng_msg_len(batch));
 		if (r < 0)
 			goto out;
 		nng_msg_free(batch);

@@ -12,26 +12,19 @@
 #define PROTO_ENV_FIELDS	6
 #define PROTO_F_KNOWN		(PROTO_F_BATCH | PROTO_F_MORE)
 
-/* msgpack_packer write callback: append to the builder's message. */
-static int
-builder_write(void *data, const char *buf, size_t len)
+int
+proto_msg_append(nng_msg *m, const void *buf, size_t len)
 {
-	struct proto_builder *b = data;
 	size_t need;
-	int rv;
 
-	if (b->err)
-		return -1;
-	if (len > PROTO_MSG_MAX || nng_msg_len(b->msg) > PROTO_MSG_MAX - len) {
-		b->err = -EMSGSIZE;
-		return -1;
-	}
+	if (len > PROTO_MSG_MAX || nng_msg_len(m) > PROTO_MSG_MAX - len)
+		return -EMSGSIZE;
 	/* nng 1.5 grows a message to the exact size on every append (a new
 	 * zeroed buffer and a copy), which makes building a large message
 	 * quadratic: reserve geometrically instead. */
-	need = nng_msg_len(b->msg) + len;
-	if (need > nng_msg_capacity(b->msg)) {
-		size_t cap = 2 * nng_msg_capacity(b->msg);
+	need = nng_msg_len(m) + len;
+	if (need > nng_msg_capacity(m)) {
+		size_t cap = 2 * nng_msg_capacity(m);
 
 		if (cap < 256)
 			cap = 256;
@@ -39,15 +32,24 @@ builder_write(void *data, const char *buf, size_t len)
 			cap = need;
 		if (cap > PROTO_MSG_MAX)
 			cap = PROTO_MSG_MAX;
-		rv = nng_msg_reserve(b->msg, cap);
-		if (rv != 0) {
-			b->err = proto_errno_from_nng(rv);
-			return -1;
-		}
+		if (nng_msg_reserve(m, cap) != 0)
+			return -ENOMEM;
 	}
-	rv = nng_msg_append(b->msg, buf, len);
-	if (rv != 0) {
-		b->err = proto_errno_from_nng(rv);
+	return proto_errno_from_nng(nng_msg_append(m, buf, len));
+}
+
+/* msgpack_packer write callback: append to the builder's message. */
+static int
+builder_write(void *data, const char *buf, size_t len)
+{
+	struct proto_builder *b = data;
+	int r;
+
+	if (b->err)
+		return -1;
+	r = proto_msg_append(b->msg, buf, len);
+	if (r < 0) {
+		b->err = r;
 		return -1;
 	}
 	return 0;

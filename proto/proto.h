@@ -124,6 +124,10 @@ void proto_builder_abort(struct proto_builder *b);
 /* A whole envelope in one call: begin, pack(pk, arg) for the payload (one
  * object), finish. 0 with *ret (the caller owns it), or -errno. */
 typedef int (*proto_pack_fn)(msgpack_packer *pk, const void *arg);
+/* Append len bytes to m, reserving room geometrically (nng 1.5 grows a
+ * message to the exact size on every append). 0, -EMSGSIZE (m would
+ * pass PROTO_MSG_MAX), -ENOMEM. */
+int proto_msg_append(nng_msg *m, const void *buf, size_t len);
 int proto_build(uint32_t type, uint32_t flags, uint64_t corr,
 		const char *sender, proto_pack_fn pack, const void *arg,
 		nng_msg **ret);
