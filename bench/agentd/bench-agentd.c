@@ -485,26 +485,30 @@ ctl_status(struct ctl *c, const char *name, struct status_view *v)
 }
 
 static int
-ctl_status_once(struct ctl *c, const char *name, struct status_view *v)
+pack_names(msgpack_packer *pk, const void *arg)
 {
-	const char *names[1] = { name };
-	struct proto_names pn = { .names = names, .n = name ? 1 : 0 };
-	struct proto_builder b;
-	struct proto_env env;
-	struct proto_reader rd;
+	return proto_names_pack(pk, arg);
+}
+
+static int
+pack_events_req(msgpack_packer *pk, const void *arg)
+{
+	return proto_events_req_pack(pk, arg);
+}
+
+/*
+ * One control request of type (payload packed by pack from arg) and its
+ * answer, which must be reply_type with our corr: 0 with *ret (the caller
+ * frees it) and its envelope in *env, or -errno.
+ */
+static int
+ctl_call(struct ctl *c, uint32_t type, proto_pack_fn pack, const void *arg,
+	 uint32_t reply_type, nng_msg **ret, struct proto_env *env)
+{
 	nng_msg *msg;
 	int r, rv;
 
-	r = proto_builder_begin(&b, PROTO_MSG_CTL_STATUS, 0, ++c->corr,
-				"agentctl");
-	if (r < 0)
-		return r;
-	r = proto_names_pack(&b.pk, &pn);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
+	r = proto_build(type, 0, ++c->corr, "agentctl", pack, arg, &msg);
 	if (r < 0)
 		return r;
 	if ((rv = nng_sendmsg(c->s, msg, 0)) != 0) {
@@ -513,15 +517,34 @@ ctl_status_once(struct ctl *c, const char *name, struct status_view *v)
 	}
 	if ((rv = nng_recvmsg(c->s, &msg, 0)) != 0)
 		return proto_errno_from_nng(rv);
-	r = proto_env_decode_msg(msg, &env);
-	if (r >= 0 && (env.type != PROTO_MSG_CTL_STATUS_REPLY ||
-		       env.corr != c->corr))
+	r = proto_env_decode_msg(msg, env);
+	if (r >= 0 && (env->type != reply_type || env->corr != c->corr))
 		r = -EBADMSG;
-	if (r >= 0) {
-		v->n = v->n_want = 0;
-		proto_reader_init(&rd, env.payload, env.payload_len);
-		r = proto_status_reply_unpack(&rd, status_cb, v);
+	if (r < 0) {
+		nng_msg_free(msg);
+		return r;
 	}
+	*ret = msg;
+	return 0;
+}
+
+static int
+ctl_status_once(struct ctl *c, const char *name, struct status_view *v)
+{
+	const char *names[1] = { name };
+	struct proto_names pn = { .names = names, .n = name ? 1 : 0 };
+	struct proto_env env;
+	struct proto_reader rd;
+	nng_msg *msg;
+	int r;
+
+	r = ctl_call(c, PROTO_MSG_CTL_STATUS, pack_names, &pn,
+		     PROTO_MSG_CTL_STATUS_REPLY, &msg, &env);
+	if (r < 0)
+		return r;
+	v->n = v->n_want = 0;
+	proto_reader_init(&rd, env.payload, env.payload_len);
+	r = proto_status_reply_unpack(&rd, status_cb, v);
 	nng_msg_free(msg);
 	return r;
 }
@@ -554,40 +577,19 @@ ctl_events_once(struct ctl *c, uint64_t *since, uint32_t wait_ms,
 {
 	struct proto_events_req q = { .since_seq = *since, .wait_ms = wait_ms };
 	struct proto_seq_head head;
-	struct proto_builder b;
 	struct proto_env env;
 	struct proto_reader rd;
 	nng_msg *msg;
-	int r, rv;
+	int r;
 
-	r = proto_builder_begin(&b, PROTO_MSG_CTL_EVENTS, 0, ++c->corr,
-				"agentctl");
+	r = ctl_call(c, PROTO_MSG_CTL_EVENTS, pack_events_req, &q,
+		     PROTO_MSG_CTL_EVENTS_REPLY, &msg, &env);
 	if (r < 0)
 		return r;
-	r = proto_events_req_pack(&b.pk, &q);
-	if (r < 0) {
-		proto_builder_abort(&b);
-		return r;
-	}
-	r = proto_builder_finish(&b, &msg);
-	if (r < 0)
-		return r;
-	if ((rv = nng_sendmsg(c->s, msg, 0)) != 0) {
-		nng_msg_free(msg);
-		return proto_errno_from_nng(rv);
-	}
-	if ((rv = nng_recvmsg(c->s, &msg, 0)) != 0)
-		return proto_errno_from_nng(rv);
-	r = proto_env_decode_msg(msg, &env);
-	if (r >= 0 && (env.type != PROTO_MSG_CTL_EVENTS_REPLY ||
-		       env.corr != c->corr))
-		r = -EBADMSG;
-	if (r >= 0) {
-		proto_reader_init(&rd, env.payload, env.payload_len);
-		r = proto_events_reply_unpack(&rd, &head, event_cb, w);
-		if (r >= 0)
-			*since = head.next_seq;
-	}
+	proto_reader_init(&rd, env.payload, env.payload_len);
+	r = proto_events_reply_unpack(&rd, &head, event_cb, w);
+	if (r >= 0)
+		*since = head.next_seq;
 	nng_msg_free(msg);
 	return r;
 }
