@@ -1214,7 +1214,6 @@ fan_wait_done(int fd, unsigned n)
 }
 
 struct fanrig {
-	struct rig *g;
 	nng_socket push[FAN_SUBS];
 	struct peer nf_p, af_p;
 	unsigned blk, rounds_left, left, done;
@@ -1251,11 +1250,10 @@ nng_fan_round(struct fanrig *f, unsigned n, bool record)
 static const struct agent_state fan_pump_state, fan_wait_state;
 
 static agent_step
-fan_next_round(agent *a, struct fanrig *f, bool warm)
+fan_next_round(struct fanrig *f, bool warm)
 {
 	unsigned n = warm ? MIN_U(2000u, f->blk) : f->blk;
 
-	(void)a;
 	if (!opt_only_agent)
 		nng_fan_round(f, n, !warm); /* blocks the loop */
 	f->warming = warm;
@@ -1290,7 +1288,7 @@ fan_done_cb(agent *a, void *data, agent_msg *m)
 	}
 	if (f->rounds_left == 0)
 		return agent_done();
-	return fan_next_round(a, f, false);
+	return fan_next_round(f, false);
 }
 
 static agent_step
@@ -1350,7 +1348,7 @@ fan_subs_repeat(agent *a, void *data)
 	int r;
 
 	if (agent_subscribers(a, "fan") == FAN_SUBS)
-		return fan_next_round(a, f, true);
+		return fan_next_round(f, true);
 	if (now_nsec() - f->t0 > 10 * 1000000000ull)
 		return agent_fail(f->err = -ETIMEDOUT);
 	r = agent_await_sleep(a, 1000, resume_cb);
@@ -1379,7 +1377,7 @@ static void
 bench_fanout(struct rig *g, double *n, double *l, double *n_us, double *l_us,
 	     uint64_t *short_bursts, uint64_t *got, uint64_t *missed)
 {
-	struct fanrig f = { .g = g, .rounds_left = ROUNDS };
+	struct fanrig f = { .rounds_left = ROUNDS };
 	agent_loop *loop = NULL;
 	agent *a = NULL;
 	char url[256], report[64];

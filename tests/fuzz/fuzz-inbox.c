@@ -46,7 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static char rt_dir[128];
-static bool rt_made; /* by us: removed at exit */
 static bool verbose; /* $FUZZ_INBOX_VERBOSE: counters per input */
 
 /* "echo": the body is copied in and out */
@@ -179,13 +178,12 @@ quiet_log(int level, const char *agent_name, const char *msg, void *userdata)
 	(void)userdata;
 }
 
+/* at exit, when we made rt_dir (registered then only) */
 static void
 cleanup(void)
 {
 	char p[sizeof(rt_dir) + 8];
 
-	if (!rt_made)
-		return;
 	snprintf(p, sizeof(p), "%s/inbox", rt_dir);
 	(void)rmdir(p);
 	(void)rmdir(rt_dir);
@@ -208,7 +206,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			perror("mkdtemp");
 			exit(1);
 		}
-		rt_made = true;
 		atexit(cleanup);
 	}
 	snprintf(p, sizeof(p), "%s/inbox", rt_dir);
