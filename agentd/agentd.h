@@ -143,6 +143,7 @@ struct agent_group {
 	char name[PROTO_NAME_MAX + 1];
 	struct agent **agents; /* start order */
 	size_t n_agents;
+	size_t index;           /* in m->groups (start order) */
 	bool failed;
 	usec_t *history;        /* restart times, ring of history_cap >=
 				 * Intensity entries (supervisor.c) */

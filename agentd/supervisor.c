@@ -850,15 +850,6 @@ agent_leaving(const struct agent *a)
 	return !a->want_up && (a->stop_requested || a->state == AGENT_STOPPING);
 }
 
-static size_t
-group_index(const struct manager *m, const struct agent_group *g)
-{
-	for (size_t i = 0; i < m->n_groups; i++)
-		if (m->groups[i] == g)
-			return i;
-	return SIZE_MAX;
-}
-
 static void
 manager_stop_requested(struct manager *m)
 {
@@ -875,12 +866,10 @@ manager_stop_requested(struct manager *m)
 	}
 	for (size_t k = 0; k < m->n_agents; k++) {
 		struct agent *b = m->agents[k];
-		size_t gb;
 
 		if (b->group && agent_leaving(b) &&
-		    (gb = group_index(m, b->group)) != SIZE_MAX &&
-		    (leaving_max == SIZE_MAX || gb > leaving_max))
-			leaving_max = gb;
+		    (leaving_max == SIZE_MAX || b->group->index > leaving_max))
+			leaving_max = b->group->index;
 	}
 	for (size_t i = 0; i < m->n_agents; i++) {
 		struct agent *a = m->agents[i];
@@ -895,7 +884,7 @@ manager_stop_requested(struct manager *m)
 		}
 		for (size_t k = 0; k < a->n_rdeps && !blocked; k++)
 			blocked = agent_leaving(a->rdeps[k]);
-		gi = group_index(m, a->group);
+		gi = a->group ? a->group->index : SIZE_MAX;
 		if (!blocked)
 			blocked = gi != SIZE_MAX && leaving_max != SIZE_MAX &&
 				  leaving_max > gi;
@@ -1366,7 +1355,8 @@ manager_build_from(struct manager *m, struct unit_set *units,
 	}
 
 	/* commit: nothing below fails */
-	for (size_t gi = 0; gi < n_groups; gi++)
+	for (size_t gi = 0; gi < n_groups; gi++) {
+		groups[gi]->index = gi;
 		for (size_t i = 0; i < groups[gi]->n_agents; i++) {
 			struct agent *a = groups[gi]->agents[i];
 
@@ -1374,6 +1364,7 @@ manager_build_from(struct manager *m, struct unit_set *units,
 				a->want_up = m->phase < PHASE_STOPPING;
 			a->group = groups[gi];
 		}
+	}
 	for (size_t i = 0; i < n_removed; i++)
 		removed[i]->group = NULL;
 	for (size_t i = 0; i < m->n_groups; i++)
