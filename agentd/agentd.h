@@ -254,6 +254,11 @@ int sendq_send(struct sendq *q, uint32_t pipe, nng_msg *msg);
 void sendq_flush(struct sendq *q);
 /* Drop whatever still waits. */
 void sendq_done(struct sendq *q);
+/* The requests waiting on a raw rep0 socket (the control socket, the
+ * name server), a bounded batch per wake-up: handle(m, msg) for each
+ * (msg is freed after it returns); failures are logged as "what". */
+void rep_recv_batch(nng_socket sock, const char *what, struct manager *m,
+		    void (*handle)(struct manager *m, nng_msg *msg));
 /* Raw rep0: the pipe id a request's header (backtrace) starts with, 0 if
  * too short. */
 uint32_t sendq_rep_pipe(const void *hdr, size_t hdr_len);

@@ -822,19 +822,7 @@ ctl_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct manager *m = userdata;
 
-	for (int i = 0; i < 64; i++) {
-		nng_msg *msg;
-		int rv = nng_recvmsg(m->ctl_sock, &msg, NNG_FLAG_NONBLOCK);
-
-		if (rv == NNG_EAGAIN)
-			break;
-		if (rv != 0) {
-			log_warnx("control: receive: %s", nng_strerror(rv));
-			break;
-		}
-		ctl_handle(m, msg);
-		nng_msg_free(msg);
-	}
+	rep_recv_batch(m->ctl_sock, "control", m, ctl_handle);
 	return 0;
 }
 

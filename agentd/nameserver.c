@@ -219,19 +219,7 @@ ns_recv_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct manager *m = userdata;
 
-	for (int i = 0; i < 64; i++) {
-		nng_msg *msg;
-		int rv = nng_recvmsg(ns_sock, &msg, NNG_FLAG_NONBLOCK);
-
-		if (rv == NNG_EAGAIN)
-			break;
-		if (rv != 0) {
-			log_warnx("nameserver: receive: %s", nng_strerror(rv));
-			break;
-		}
-		ns_handle(m, msg);
-		nng_msg_free(msg);
-	}
+	rep_recv_batch(ns_sock, "nameserver", m, ns_handle);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "proto-ctl.h"
 
 #define SENDQ_MAX	4096
+#define REP_RECV_BATCH	64 /* requests per wake-up and socket */
 #define SENDQ_TTL	(5 * USEC_PER_SEC)
 #define SENDQ_RETRY	(1 * USEC_PER_MSEC)
 
@@ -178,4 +179,23 @@ sendq_reply_result(struct sendq *q, const void *hdr, size_t hdr_len,
 			0, corr, "agentd", pack_result, &res, &msg) < 0)
 		return;
 	sendq_reply(q, hdr, hdr_len, msg);
+}
+
+void
+rep_recv_batch(nng_socket sock, const char *what, struct manager *m,
+	       void (*handle)(struct manager *m, nng_msg *msg))
+{
+	for (int i = 0; i < REP_RECV_BATCH; i++) {
+		nng_msg *msg;
+		int rv = nng_recvmsg(sock, &msg, NNG_FLAG_NONBLOCK);
+
+		if (rv == NNG_EAGAIN)
+			break;
+		if (rv != 0) {
+			log_warnx("%s: receive: %s", what, nng_strerror(rv));
+			break;
+		}
+		handle(m, msg);
+		nng_msg_free(msg);
+	}
 }
