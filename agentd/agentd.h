@@ -118,7 +118,6 @@ struct agent {
 	int link_fd;             /* our end of the link (link.c), or -1 */
 	sd_event_source *link_src;
 	bool linked;             /* HELLO accepted */
-	bool link_draining;      /* reading what a dead agent left */
 	nng_msg **link_out;      /* waiting for room on link_fd */
 	size_t link_out_n, link_out_cap;
 	char inbox[256];          /* its inbox URL from HELLO */

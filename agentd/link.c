@@ -37,7 +37,8 @@
 #define LINK_SNDBUF	(256 * 1024)
 #define LINK_BUDGET	64   /* datagrams per wake-up and agent */
 
-static void link_handle(struct agent *a, const void *buf, size_t len);
+static void link_handle(struct agent *a, const void *buf, size_t len,
+			bool last_words);
 
 static void
 link_out_clear(struct agent *a)
@@ -236,8 +237,9 @@ link_handle_hello(struct agent *a, const struct proto_env *env)
 		(void)link_send_interrupt(a, PROTO_LEVEL_FLAG);
 }
 
+/* last_words: the process is gone (link_drain) */
 static void
-link_handle(struct agent *a, const void *buf, size_t len)
+link_handle(struct agent *a, const void *buf, size_t len, bool last_words)
 {
 	struct proto_env env;
 	struct proto_reader rd;
@@ -270,7 +272,7 @@ link_handle(struct agent *a, const void *buf, size_t len)
 		return;
 	}
 	/* the process is gone: only its last words count */
-	if (a->link_draining && env.type != PROTO_MSG_EXIT_REPORT &&
+	if (last_words && env.type != PROTO_MSG_EXIT_REPORT &&
 	    env.type != PROTO_MSG_STOPPING && env.type != PROTO_MSG_STATUS_TEXT)
 		return;
 	proto_reader_init(&rd, env.payload, env.payload_len);
@@ -334,7 +336,8 @@ bad:
 }
 
 /*
- * Read up to budget datagrams (0: all). Returns -errno when the link is
+ * Read up to budget datagrams; 0: all, what a dead agent left (its last
+ * words: link_drain). Returns -errno when the link is
  * over (the agent closed it or died), 1 when the budget ran out (more may
  * wait), 0 when all was read.
  */
@@ -364,7 +367,7 @@ link_read(struct agent *a, unsigned budget)
 			link_shut(a);
 			return -EMSGSIZE;
 		}
-		link_handle(a, buf, (size_t)n);
+		link_handle(a, buf, (size_t)n, budget == 0);
 	}
 	return 1;
 }
@@ -424,9 +427,7 @@ link_drain(struct agent *a)
 {
 	if (a->link_fd < 0 || !a->link_src)
 		return;
-	a->link_draining = true;
 	(void)link_read(a, 0);
-	a->link_draining = false;
 }
 
 void
