@@ -980,47 +980,29 @@ agent_listen(agent *a, const char *url)
 				 inbox_pipe_cb, rc->pipes)) != 0 ||
 	    (r = nng_pipe_notify(rc->inbox, NNG_PIPE_EV_REM_POST,
 				 inbox_pipe_cb, rc->pipes)) != 0) {
-		nng_close(rc->inbox);
-		pipe_table_free(rc->pipes);
-		rc->pipes = NULL;
-		return proto_errno_from_nng(r);
+		r = proto_errno_from_nng(r);
+		goto fail_sock;
 	}
 	r = listener_start(rc, url, &lst, rc->inbox_url, sizeof(rc->inbox_url));
-	if (r < 0) {
-		nng_close(rc->inbox);
-		pipe_table_free(rc->pipes);
-		rc->pipes = NULL;
-		return r;
-	}
+	if (r < 0)
+		goto fail_sock;
 	rc->inbox_lst = lst;
 	rc->inbox_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (rc->inbox_efd < 0) {
 		r = -errno;
-		nng_close(rc->inbox);
-		pipe_table_free(rc->pipes);
-		rc->pipes = NULL;
-		return r;
+		goto fail_sock;
 	}
 	atomic_store(&rc->inbox_done, 0);
 	r = nng_aio_alloc(&rc->inbox_aio, inbox_aio_cb, rc);
 	if (r != 0) {
-		close(rc->inbox_efd);
-		nng_close(rc->inbox);
-		pipe_table_free(rc->pipes);
-		rc->pipes = NULL;
-		return proto_errno_from_nng(r);
+		r = proto_errno_from_nng(r);
+		goto fail_efd;
 	}
 	rc->inbox_io.fd = rc->inbox_efd;
 	rc->inbox_io.fire = inbox_fire;
 	r = agent__io_update(a->loop, &rc->inbox_io, EPOLLIN);
-	if (r < 0) {
-		nng_aio_free(rc->inbox_aio);
-		close(rc->inbox_efd);
-		nng_close(rc->inbox);
-		pipe_table_free(rc->pipes);
-		rc->pipes = NULL;
-		return r;
-	}
+	if (r < 0)
+		goto fail_aio;
 	nng_recv_aio(rc->inbox, rc->inbox_aio);
 	rc->has_inbox = true;
 	rc->inbox_agent = a; /* weak: detached when a is freed */
@@ -1031,6 +1013,18 @@ agent_listen(agent *a, const char *url)
 			 rc->inbox_url);
 	}
 	return 0;
+
+fail_aio:
+	nng_aio_free(rc->inbox_aio);
+	rc->inbox_aio = NULL;
+fail_efd:
+	close(rc->inbox_efd);
+	rc->inbox_efd = -1;
+fail_sock:
+	nng_close(rc->inbox);
+	pipe_table_free(rc->pipes);
+	rc->pipes = NULL;
+	return r;
 }
 
 /* The URL an inbox really listens on (with the port chosen for :0): the
