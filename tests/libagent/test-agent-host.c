@@ -37,6 +37,8 @@
 
 #include <agent/agent.h>
 
+#include "test-u64.h"
+
 #include "proto.h"
 #include "proto-agent.h"
 #include "proto-host.h"
@@ -203,20 +205,6 @@ got_count(void)
 }
 
 /* ---- the agent ------------------------------------------------------------ */
-
-static int
-u64_encode(const void *p, void **buf, size_t *len)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_uint64(&pk, *(const uint64_t *)p);
-	*buf = sb.data;
-	*len = sb.size;
-	return 0;
-}
 
 static const struct agent_msg_type msg_seq = {
 	.name = "seq", .encode = u64_encode,
