@@ -279,6 +279,53 @@ recv_answer(agent *a, nng_socket pull)
 	return got;
 }
 
+/* the target agent, with an ipc inbox in dir/inbox/ and a network one
+ * on net_url (port 0) unless NULL */
+static agent *
+target_new(const char *dir, const char *net_url)
+{
+	char url[256];
+	agent *a;
+
+	setenv("AGENTD_RUNTIME_DIR", dir, 1);
+	setenv("AGENTD_NAME", "target", 1);
+	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
+	assert_int_equal(agent_listen(a, url), 0);
+	if (net_url)
+		assert_int_equal(agent_listen(a, net_url), 0);
+	assert_int_equal(agent_start(a), 0);
+	return a;
+}
+
+/* stop and free a, remove dir with its inbox and files (NULL-ended) */
+static void
+target_free_files(agent *a, const char *dir, const char *const *files)
+{
+	char path[256];
+
+	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
+	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
+	agent_unref(a);
+	for (; files && *files; files++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *files);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/inbox", dir);
+	(void)rmdir(path);
+	(void)rmdir(dir);
+	unsetenv("AGENTD_NAME");
+	unsetenv("AGENTD_RUNTIME_DIR");
+}
+
+static void
+target_free(agent *a, const char *dir)
+{
+	target_free_files(a, dir, NULL);
+}
+
 static void
 test_hostile_inbox(void **state)
 {
@@ -294,12 +341,8 @@ test_hostile_inbox(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	setenv("AGENTD_RUNTIME_DIR", dir, 1);
-	setenv("AGENTD_NAME", "target", 1);
-	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
+	a = target_new(dir, NULL);
 	snprintf(sd.url, sizeof(sd.url), "ipc://%s/inbox/target.sock", dir);
-	assert_int_equal(agent_listen(a, sd.url), 0);
-	assert_int_equal(agent_start(a), 0);
 
 	/* owner-only inbox */
 	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
@@ -353,67 +396,11 @@ test_hostile_inbox(void **state)
 	}
 
 	nng_close(pull);
-	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
-	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
-	agent_unref(a);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/inbox/stranger.sock", dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/inbox", dir);
-	(void)rmdir(path);
-	(void)rmdir(dir);
-	unsetenv("AGENTD_NAME");
-	unsetenv("AGENTD_RUNTIME_DIR");
+	target_free_files(a, dir,
+			  (const char *const[]){ "inbox/stranger.sock", NULL });
 }
 
 /* ---- reply addresses --------------------------------------------------- */
-
-/* the target agent, with an ipc inbox in dir/inbox/ and a network one
- * on net_url (port 0) unless NULL */
-static agent *
-target_new(const char *dir, const char *net_url)
-{
-	char url[256];
-	agent *a;
-
-	setenv("AGENTD_RUNTIME_DIR", dir, 1);
-	setenv("AGENTD_NAME", "target", 1);
-	assert_int_equal(agent_new(&a, NULL, &target_def, NULL), 0);
-	snprintf(url, sizeof(url), "ipc://%s/inbox/target.sock", dir);
-	assert_int_equal(agent_listen(a, url), 0);
-	if (net_url)
-		assert_int_equal(agent_listen(a, net_url), 0);
-	assert_int_equal(agent_start(a), 0);
-	return a;
-}
-
-/* stop and free a, remove dir with its inbox and files (NULL-ended) */
-static void
-target_free_files(agent *a, const char *dir, const char *const *files)
-{
-	char path[256];
-
-	assert_int_equal(agent_interrupt(a, AGENT_LEVEL_FLAG), 0);
-	assert_int_equal(agent_run(a), AGENT_EXIT_INTERRUPTED);
-	agent_unref(a);
-	for (; files && *files; files++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, *files);
-		(void)unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/inbox/target.sock", dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/inbox", dir);
-	(void)rmdir(path);
-	(void)rmdir(dir);
-	unsetenv("AGENTD_NAME");
-	unsetenv("AGENTD_RUNTIME_DIR");
-}
-
-static void
-target_free(agent *a, const char *dir)
-{
-	target_free_files(a, dir, NULL);
-}
 
 /* a pull0 listener on url (port 0: *port gets the one bound) */
 static nng_socket
@@ -477,7 +464,7 @@ static void
 test_reply_to_refused(void **state)
 {
 	char dir[] = "/tmp/lr.XXXXXX";
-	char url[256], path[256], tcp_ok[64], tcp_other[64], ipc_ok[256];
+	char url[256], tcp_ok[64], tcp_other[64], ipc_ok[256];
 	nng_socket in_ok, out, net_ok, net_other, push;
 	nng_msg *msg = NULL;
 	int port_ok, port_other;
@@ -549,11 +536,8 @@ test_reply_to_refused(void **state)
 	nng_close(out);
 	nng_close(net_ok);
 	nng_close(net_other);
-	snprintf(path, sizeof(path), "%s/inbox/stranger.sock", dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/stranger.sock", dir);
-	(void)unlink(path);
-	target_free(a, dir);
+	target_free_files(a, dir, (const char *const[]){
+		"inbox/stranger.sock", "stranger.sock", NULL });
 }
 
 /* over tls, answers go over tls only: a plain tcp reply_to is refused
