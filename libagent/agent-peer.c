@@ -112,7 +112,16 @@ agent__tls_options_set(struct agent_remote_ctx *rc, nng_dialer *d, nng_listener 
 	return r;
 }
 
-/* Dial url in the background (sends wait in the send buffer meanwhile). */
+/*
+ * Dial url in the background (sends wait in the send buffer meanwhile).
+ * A destination that went away is dialled again with a backoff up to
+ * PEER_RECONN_MAX: nng's default retries every 100 ms for ever, and the
+ * reply inboxes of finished requesters (every agentctl call has its own)
+ * piled up until a process spent its CPU reconnecting (400 calls to a
+ * busy agent: the last ones timed out).
+ */
+#define PEER_RECONN_MAX_MS	2000
+
 static int
 dial_peer(struct agent_remote_ctx *rc, nng_socket sock, const char *url)
 {
@@ -122,6 +131,7 @@ dial_peer(struct agent_remote_ctx *rc, nng_socket sock, const char *url)
 	r = nng_dialer_create(&d, sock, url);
 	if (r != 0)
 		return r;
+	(void)nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, PEER_RECONN_MAX_MS);
 	if (agent__url_is_tls(url))
 		r = agent__tls_options_set(rc, &d, NULL);
 	if (r == 0)

@@ -22,11 +22,14 @@ start_agentd "$UNITS"
 ctl_ok --timeout 20s wait sink
 
 step "400 calls, each from a sender that closes at once"
-lost=0
+lost=0 why=
 for i in $(seq 400); do
 	ctl --timeout 5s call sink ping "{\"n\": $i}"
-	[ "$RC" = 0 ] || lost=$((lost + 1))
+	[ "$RC" = 0 ] && continue
+	lost=$((lost + 1))
+	[ -n "$why" ] || why="call $i: exit $RC: $ERR"
 done
+[ "$lost" = 0 ] || echo "first lost: $why" >&2
 assert_eq "$lost" 0 "calls without an answer"
 ctl_ok call sink agent.stats
 json_eval "$OUT" 'j["malformed"]'
